@@ -1,0 +1,62 @@
+"""``visrec evaluate``: load a dataset, split it, compare models, write metrics.json + report.html."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def load_for_evaluation(args):
+    """(catalog, interactions) for ``--dataset``."""
+    from recsys.data import load_hm, load_interactions, load_movielens_1m
+    if args.dataset == "demo":
+        from recsys.demo import materialise_demo
+        from recsys.data import load_catalog
+        d = materialise_demo(Path(args.out) / "data")
+        return load_catalog(d / "catalog.csv", d), load_interactions(d / "interactions.csv")
+    if args.dataset in ("movielens-1m", "hm"):
+        if not args.data_dir:
+            raise SystemExit(f"error: --dataset {args.dataset} needs --data-dir")
+        if args.dataset == "hm":
+            return load_hm(args.data_dir)
+        return load_movielens_1m(args.data_dir, min_rating=args.min_rating)
+    if not (args.catalog and args.interactions):
+        raise SystemExit("error: --dataset csv needs --catalog and --interactions")
+    from recsys.cli import _load_catalog
+    return _load_catalog(args), load_interactions(args.interactions)
+
+
+def run_evaluate(args):
+    from evaluation import Experiment, random_split, temporal_split
+    from evaluation.report import render_report
+    from recsys.cli import _embed, _parse_params
+    from recsys.models import MODELS, make_model
+    from visual.store import atomic_write_text
+
+    catalog, inter = load_for_evaluation(args)
+    names = args.models.split(",") if args.models else list(MODELS)
+    params = {}
+    for k, v in _parse_params(args.param).items():
+        if "." not in k:
+            raise SystemExit(f"error: --param for evaluate is model.key=value, got {k!r}")
+        m, key = k.split(".", 1)
+        params.setdefault(m, {})[key] = v
+    models = {n: make_model(n, **params.get(n, {})) for n in names}
+    if args.protocol == "random":
+        split = random_split(inter, args.test_fraction, seed=args.seed)
+    else:
+        split = temporal_split(inter, test_days=args.test_days) if args.test_days else \
+            temporal_split(inter, test_fraction=args.test_fraction)
+    if args.dataset == "movielens-1m" and args.min_rating is not None:
+        split.description["min_rating"] = args.min_rating
+    split.description["dataset"] = args.dataset
+    need_feats = any(m.requires_features for m in models.values())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    feats = _embed(args, catalog, out / "skipped_images.jsonl") if need_feats else None
+    result = Experiment(models, split, catalog, feats, ks=(args.k,)).run()
+    print(result.table())
+    atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=1))
+    render_report(result, out / "report.html", title=f"visrec evaluation: {args.dataset}")
+    print(f"wrote {out / 'metrics.json'} and {out / 'report.html'}", file=sys.stderr)

@@ -1,0 +1,112 @@
+"""Declarative comparison of models on one split, per-user results kept (cf. Cornac's Experiment)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recsys.data import Dataset
+from .metrics import ranking_metrics
+from .splits import Split
+
+
+@dataclass
+class ExperimentResult:
+    """Per-user metric arrays of each model on the same users of one split.
+
+    Attributes
+    ----------
+    users : ndarray of str -- evaluated user ids (users with >= 1 test item known to train)
+    per_user : {model: {metric: ndarray}}
+    lists : {model: ndarray (n_users, k) of item indices} -- the evaluated lists
+    info : {model: {"visual": bool, "fit_seconds": float, "cold_share@k": ..., "coverage@k": ...}}
+    split : dict -- how the split was made
+    """
+
+    users: np.ndarray
+    per_user: dict
+    lists: dict
+    info: dict
+    split: dict
+    train: Dataset = None
+    test_matrix: object = None
+    user_index: np.ndarray = None
+
+    def means(self) -> dict:
+        return {m: {k: float(np.mean(v)) for k, v in d.items()} for m, d in self.per_user.items()}
+
+    def to_json(self) -> dict:
+        """``{"<model>": {"visual": bool, "recall@10": ..., ...}, "split": {...}}``."""
+        out = {}
+        for m, means in self.means().items():
+            out[m] = {"visual": bool(self.info[m]["visual"]), **means,
+                      **{k: v for k, v in self.info[m].items() if k != "visual"}}
+        out["split"] = {**self.split, "n_users_evaluated": int(len(self.users))}
+        return out
+
+    def table(self) -> str:
+        metrics = list(next(iter(self.per_user.values())).keys())
+        width = max(len(m) for m in self.per_user) + 2
+        lines = ["model".ljust(width) + "".join(f"{m:>14}" for m in metrics)]
+        for name, d in self.per_user.items():
+            lines.append(name.ljust(width) + "".join(f"{np.mean(d[m]):>14.4f}" for m in metrics))
+        return "\n".join(lines)
+
+
+class Experiment:
+    """Fit several models on the train part of one split and score their top-k lists per user.
+
+    Parameters
+    ----------
+    models : dict name -> Recommender (unfitted)
+    split : Split
+    catalog : recsys.data.Catalog
+    features : features.ItemFeatures, optional
+        Item vectors aligned with the catalog (needed by visual models).
+    ks : tuple of int
+    exclude_seen : bool
+    """
+
+    def __init__(self, models: dict, split: Split, catalog, features=None, ks=(10,), exclude_seen: bool = True,
+                 verbose: bool = True):
+        if not models:
+            raise ValueError("give at least one model to evaluate")
+        self.models = models
+        self.split = split
+        self.catalog = catalog
+        self.features = features
+        self.ks = tuple(sorted(ks))
+        self.exclude_seen = exclude_seen
+        self.verbose = verbose
+
+    def run(self) -> ExperimentResult:
+        train = Dataset(self.catalog, self.split.train)
+        test = train.encode(self.split.test)
+        n_rel = np.diff(test.indptr)
+        uidx = np.flatnonzero(n_rel > 0)
+        if len(uidx) == 0:
+            raise ValueError("no test user is known to the training data; check the split")
+        counts = train.item_counts()
+        kmax = max(self.ks)
+        per_user, lists, info = {}, {}, {}
+        for name, model in self.models.items():
+            t0 = time.perf_counter()
+            feats = self.features if model.requires_features or model.uses_visual else None
+            model.fit(train, feats)
+            t1 = time.perf_counter()
+            idx, _ = model.recommend_index(uidx, kmax, exclude_seen=self.exclude_seen)
+            t2 = time.perf_counter()
+            per_user[name] = ranking_metrics(idx, test, uidx, self.ks)
+            lists[name] = idx
+            valid = idx[idx >= 0]
+            info[name] = {"visual": bool(model.uses_visual), "fit_seconds": round(t1 - t0, 3),
+                          "recommend_seconds": round(t2 - t1, 3),
+                          f"cold_share@{kmax}": float(np.mean(counts[valid] == 0)) if len(valid) else 0.0,
+                          f"coverage@{kmax}": float(len(np.unique(valid)) / train.n_items)}
+            if self.verbose:
+                means = {k: round(float(v.mean()), 4) for k, v in per_user[name].items()}
+                print(f"[evaluate] {name}: fit {t1 - t0:.1f}s, recommend {t2 - t1:.2f}s, {means}", flush=True)
+        return ExperimentResult(train.users.ids[uidx], per_user, lists, info, dict(self.split.description),
+                                train, test, uidx)

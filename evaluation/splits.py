@@ -1,0 +1,68 @@
+"""Train/test splits of an interactions table. Each split carries a description stored with results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recsys.data import Interactions
+
+
+@dataclass
+class Split:
+    train: Interactions
+    test: Interactions
+    description: dict = field(default_factory=dict)
+
+
+def random_split(interactions: Interactions, test_fraction: float = 0.2, *, seed: int = 0,
+                 min_train: int = 1) -> Split:
+    """Per-user random split: each user's distinct items go to test with probability
+    ``test_fraction`` (rounded per user), keeping at least ``min_train`` items in train.
+
+    Repeat events of one user--item pair stay on the same side.
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    df = interactions.df
+    pairs = df[["user_id", "item_id"]].drop_duplicates().reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    pairs["_r"] = rng.random(len(pairs))
+    pairs["_rank"] = pairs.groupby("user_id", sort=False)["_r"].rank(method="first") - 1
+    n = pairs.groupby("user_id", sort=False)["item_id"].transform("size")
+    n_test = np.floor(n * test_fraction + 0.5).astype(int)
+    n_test = np.minimum(n_test, np.maximum(n - min_train, 0))
+    pairs["_test"] = pairs["_rank"] < n_test
+    test_pairs = pairs[pairs["_test"]][["user_id", "item_id"]]
+    mark = df.merge(test_pairs.assign(_test=True), on=["user_id", "item_id"], how="left")["_test"]
+    is_test = mark.fillna(False).to_numpy(dtype=bool)
+    desc = {"protocol": "random", "test_fraction": test_fraction, "seed": seed, "min_train": min_train,
+            "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
+    return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
+
+
+def temporal_split(interactions: Interactions, *, cut=None, test_days: float | None = None,
+                   test_fraction: float | None = None) -> Split:
+    """Global temporal split: train on events before ``cut``, test on events at/after it.
+
+    Give one of ``cut`` (epoch seconds or a date string), ``test_days`` (the last N days) or
+    ``test_fraction`` (the latest fraction of events).
+    """
+    if not interactions.has_timestamps:
+        raise ValueError("temporal split needs timestamps; the interactions have none")
+    ts = interactions.df["timestamp"].to_numpy()
+    known = ts >= 0
+    if sum(x is not None for x in (cut, test_days, test_fraction)) != 1:
+        raise ValueError("give exactly one of cut, test_days or test_fraction")
+    if cut is not None:
+        cut_s = int(pd.Timestamp(cut, tz="UTC").timestamp()) if isinstance(cut, str) else int(cut)
+    elif test_days is not None:
+        cut_s = int(ts[known].max() - test_days * 86400) + 1
+    else:
+        cut_s = int(np.quantile(ts[known], 1 - test_fraction))
+    is_test = known & (ts >= cut_s)
+    desc = {"protocol": "temporal", "cut": pd.Timestamp(cut_s, unit="s", tz="UTC").isoformat(),
+            "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
+    return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)

@@ -1,0 +1,111 @@
+"""A compact sparse encoding of the visual space for LightFM.
+
+LightFM sums one embedding per non-zero feature, so a dense 1280-d image vector makes every
+item touch 1280 feature embeddings per update (hundreds of times slower; see
+``benchmarks/lightfm_dense_vs_compact.py``). Instead each item is coded by its few nearest
+k-means centroids of the visual space ("visual words"), a handful of non-zeros per item.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .item_features import ItemFeatures
+
+
+class VisualCodebook:
+    """k-means codebook of item vectors; items are coded by their ``n_nearest`` centroids.
+
+    Parameters
+    ----------
+    n_clusters : int or None
+        Number of visual words; default ``~ 2 * sqrt(n_items)`` clipped to [8, 1024].
+    n_nearest : int
+        Non-zeros per item.
+    temperature : float
+        Softmax temperature over cosine similarities to the nearest centroids.
+    seed : int
+    """
+
+    def __init__(self, n_clusters: int | None = None, n_nearest: int = 3, temperature: float = 0.05,
+                 seed: int = 0):
+        self.n_clusters = n_clusters
+        self.n_nearest = n_nearest
+        self.temperature = temperature
+        self.seed = seed
+
+    def fit(self, features: ItemFeatures) -> "VisualCodebook":
+        import faiss
+        x = features.vectors[features.present]
+        if len(x) < 2:
+            raise ValueError("need at least 2 items with visual vectors to build a visual codebook")
+        k = self.n_clusters or int(np.clip(2 * np.sqrt(len(x)), 8, 1024))
+        k = min(k, len(x))
+        km = faiss.Kmeans(x.shape[1], k, niter=20, seed=self.seed, spherical=True, verbose=False,
+                          min_points_per_centroid=1, max_points_per_centroid=100000)
+        km.train(np.ascontiguousarray(x))
+        c = km.centroids / np.maximum(np.linalg.norm(km.centroids, axis=1, keepdims=True), 1e-12)
+        self.centroids_ = c.astype(np.float32)
+        return self
+
+    def transform(self, features: ItemFeatures) -> sp.csr_matrix:
+        """``n_items x n_clusters`` CSR; rows sum to 1; items without a vector have an empty row."""
+        c = self.centroids_
+        m = min(self.n_nearest, len(c))
+        sims = features.vectors @ c.T
+        top = np.argpartition(-sims, m - 1, axis=1)[:, :m]
+        s = np.take_along_axis(sims, top, axis=1) / self.temperature
+        w = np.exp(s - s.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        w[~features.present] = 0
+        rows = np.repeat(np.arange(features.n_items), m)
+        out = sp.csr_matrix((w.ravel().astype(np.float32), (rows, top.ravel())), shape=(features.n_items, len(c)))
+        out.eliminate_zeros()
+        return out
+
+
+def metadata_tokens(catalog, columns=("category",)) -> tuple[sp.csr_matrix, list[str]]:
+    """One-hot (multi-hot for space-separated values) metadata tokens per catalog item."""
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for col in columns:
+        if col not in catalog.df.columns:
+            continue
+        for i, v in enumerate(catalog.df[col].tolist()):
+            if pd.isna(v):
+                continue
+            for tok in str(v).split():
+                j = vocab.setdefault(f"{col}={tok}", len(vocab))
+                rows.append(i)
+                cols.append(j)
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(catalog), len(vocab)))
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m, list(vocab)
+
+
+def lightfm_item_features(n_items: int, *blocks, identity: bool = True, weights=None) -> sp.csr_matrix:
+    """Stack ``[identity | block_1 | block_2 ...]`` into one row-normalised item-feature matrix.
+
+    Parameters
+    ----------
+    blocks : sparse or dense matrices with ``n_items`` rows
+    identity : bool
+        Include a per-item indicator (lets warm items learn their own embedding; cold items
+        rely on the other blocks).
+    weights : sequence of float, optional
+        Relative weight of each block (after the identity, which has weight 1).
+    """
+    parts = [sp.identity(n_items, dtype=np.float32, format="csr")] if identity else []
+    weights = weights or [1.0] * len(blocks)
+    for b, w in zip(blocks, weights):
+        b = sp.csr_matrix(b, dtype=np.float32)
+        if b.shape[0] != n_items:
+            raise ValueError(f"feature block has {b.shape[0]} rows, expected {n_items}")
+        parts.append(b * np.float32(w))
+    m = sp.hstack(parts, format="csr").astype(np.float32)
+    s = np.asarray(m.sum(axis=1)).ravel()
+    s[s == 0] = 1
+    return sp.csr_matrix(sp.diags(1.0 / s) @ m, dtype=np.float32)

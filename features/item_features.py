@@ -1,0 +1,86 @@
+"""Dense item vectors aligned with a dataset's item index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ItemFeatures:
+    """One L2-normalised vector per item, in the item index order of a :class:`recsys.data.Dataset`.
+
+    Attributes
+    ----------
+    vectors : ndarray, shape (n_items, dim), float32
+        Zero rows for items without a vector (unreadable or missing image).
+    present : ndarray of bool, shape (n_items,)
+    source : str
+        What made the vectors (e.g. ``"efficientnet_lite0"``).
+    errors : list of dict
+        Items without a vector and why (``item_id``, ``path``, ``reason``).
+    """
+
+    vectors: np.ndarray
+    present: np.ndarray
+    source: str = "visual"
+    errors: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        self.present = np.asarray(self.present, dtype=bool)
+        if self.vectors.ndim != 2 or len(self.vectors) != len(self.present):
+            raise ValueError(f"vectors {self.vectors.shape} and present {self.present.shape} do not align")
+        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
+        self.vectors = np.where(norms > 0, self.vectors / np.maximum(norms, 1e-12), 0).astype(np.float32)
+        self.present &= norms[:, 0] > 0
+
+    @property
+    def n_items(self) -> int:
+        return len(self.vectors)
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    def subset(self, index) -> "ItemFeatures":
+        return ItemFeatures(self.vectors[index], self.present[index], self.source)
+
+    def append(self, other: "ItemFeatures") -> "ItemFeatures":
+        if other.dim != self.dim:
+            raise ValueError(f"cannot append {other.dim}-d vectors to {self.dim}-d item features")
+        return ItemFeatures(np.vstack([self.vectors, other.vectors]), np.concatenate([self.present, other.present]),
+                            self.source, self.errors + other.errors)
+
+    def save(self, path) -> None:
+        from visual.store import atomic_write_bytes
+        import io
+        buf = io.BytesIO()
+        np.savez(buf, vectors=self.vectors, present=self.present, source=np.asarray(self.source))
+        atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path) -> "ItemFeatures":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(z["vectors"], z["present"], str(z["source"]))
+
+
+def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None) -> ItemFeatures:
+    """Embed every catalog image and align the vectors with ``item_ids`` (default: catalog order).
+
+    Unreadable images are listed in ``ItemFeatures.errors`` with the item id and the reason;
+    those items keep a zero vector and ``present=False``.
+    """
+    from visual import ImageEmbedder
+    embedder = embedder or ImageEmbedder()
+    paths = catalog.image_paths()
+    res = embedder.embed_paths(paths, store=cache_dir)
+    ids = catalog.item_ids
+    errors = [{"item_id": ids[e["index"]], "path": e["path"], "reason": e["reason"]} for e in res.errors]
+    feats = ItemFeatures(res.vectors, res.ok, embedder.backbone, errors)
+    if item_ids is not None and not np.array_equal(np.asarray(item_ids, dtype=object), ids):
+        pos = {k: i for i, k in enumerate(ids)}
+        idx = np.array([pos[str(k)] for k in item_ids])
+        feats = ItemFeatures(feats.vectors[idx], feats.present[idx], feats.source, errors)
+    return feats

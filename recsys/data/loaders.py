@@ -1,0 +1,169 @@
+"""Loaders: generic CSV/Parquet, MovieLens-1M (GroupLens layout + posters), Kaggle H&M layout,
+and a bare folder of images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .tables import Catalog, Interactions
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def _read_table(path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    suffix = "".join(path.suffixes[-2:]).lower()
+    if path.suffix.lower() in (".parquet", ".pq"):
+        df = pd.read_parquet(path)
+        for col in ("item_id", "user_id", "image"):
+            if col in df.columns:
+                df[col] = df[col].astype("string")
+        return df
+    if path.suffix.lower() in (".csv", ".tsv", ".txt") or suffix in (".csv.gz", ".tsv.gz"):
+        sep = "\t" if ".tsv" in suffix or path.suffix.lower() == ".tsv" else ","
+        try:
+            return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=True)
+        except pd.errors.ParserError as e:  # pandas names the line
+            raise DataError(f"{path}: {e}") from None
+    raise DataError(f"{path}: unsupported table format {path.suffix!r}; use .csv, .tsv or .parquet")
+
+
+def load_catalog(path, images_root=None, *, on_error: str = "raise") -> Catalog:
+    """Load a catalog table (CSV/TSV/Parquet) with ``item_id``, ``image`` and optional metadata.
+
+    ``images_root`` defaults to the folder holding the catalog file.
+    """
+    path = Path(path)
+    df = _read_table(path)
+    root = Path(images_root) if images_root is not None else path.parent
+    return Catalog.from_frame(df, root, source=str(path), on_error=on_error)
+
+
+def load_interactions(path, *, on_error: str = "raise", event_weights: dict | None = None) -> Interactions:
+    """Load an interactions table (CSV/TSV/Parquet): ``user_id``, ``item_id``, optional
+    ``timestamp``, ``weight`` or ``event``."""
+    path = Path(path)
+    return Interactions.from_frame(_read_table(path), source=str(path), on_error=on_error,
+                                   event_weights=event_weights)
+
+
+def load_folder_catalog(root) -> Catalog:
+    """A catalog made of every image file under ``root`` (item id = file name without suffix).
+
+    When two files share a name in different sub-folders, their relative paths (without
+    suffix) are used as ids instead.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: not a folder of images")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise DataError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found")
+    rel = [p.relative_to(root) for p in files]
+    stems = [p.stem for p in rel]
+    if len(set(stems)) < len(stems):
+        stems = [str(p.with_suffix("")) for p in rel]
+    df = pd.DataFrame({"item_id": stems, "image": [str(p) for p in rel]})
+    return Catalog.from_frame(df, root, source=str(root))
+
+
+def _read_dat(path: Path, names: list[str]) -> pd.DataFrame:
+    """Read a GroupLens ``::``-separated file (latin-1) as strings, validating field counts."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file (expected the MovieLens-1M GroupLens layout)")
+    lines = path.read_text(encoding="latin-1").splitlines()
+    rows = [ln.split("::", len(names) - 1) for ln in lines]
+    for i, r in enumerate(rows):
+        if len(r) != len(names):
+            raise DataError(f"{path}: line {i + 1}: expected {len(names)} '::'-separated fields "
+                            f"({', '.join(names)}), got {len(r)}: {lines[i][:80]!r}")
+    return pd.DataFrame(rows, columns=names)
+
+
+def load_movielens_1m(data_dir, *, min_rating: float | None = None, weight: str = "binary",
+                      on_error: str = "raise") -> tuple[Catalog, Interactions]:
+    """MovieLens-1M in its GroupLens layout (``ratings.dat``, ``movies.dat``) plus ``posters/<MovieID>.jpg``.
+
+    Parameters
+    ----------
+    min_rating : float, optional
+        Keep only ratings >= this (e.g. 3 for the usual "positive" protocol).
+    weight : {"binary", "rating"}
+        Interaction weight: 1 for every kept rating, or the rating itself.
+    """
+    data_dir = Path(data_dir)
+    movies = _read_dat(data_dir / "movies.dat", ["item_id", "title", "genres"])
+    posters = data_dir / "posters"
+    has = {p.stem for p in posters.glob("*.jpg")} if posters.is_dir() else set()
+    movies["image"] = [f"posters/{m}.jpg" if m in has else None for m in movies["item_id"]]
+    movies["category"] = movies["genres"].str.replace("|", " ", regex=False)
+    movies["year"] = movies["title"].str.extract(r"\((\d{4})\)\s*$")[0]
+    catalog = Catalog.from_frame(movies, data_dir, source=str(data_dir / "movies.dat"))
+    ratings = _read_dat(data_dir / "ratings.dat", ["user_id", "item_id", "rating", "timestamp"])
+    r = pd.to_numeric(ratings["rating"], errors="coerce")
+    bad = np.flatnonzero(r.isna().to_numpy())
+    if len(bad) and on_error == "raise":
+        i = int(bad[0])
+        raise DataError(f"{data_dir / 'ratings.dat'}: line {i + 1}: column 'rating': not a number: "
+                        f"{ratings['rating'].iat[i]!r}")
+    ratings["weight"] = r if weight == "rating" else r.where(r.isna(), 1.0)
+    if weight not in ("binary", "rating"):
+        raise ValueError(f"weight must be 'binary' or 'rating', got {weight!r}")
+    ratings["rating"] = r
+    if min_rating is not None:
+        ratings = ratings[(r >= min_rating) | r.isna()]
+    inter = Interactions.from_frame(ratings[["user_id", "item_id", "weight", "timestamp"]],
+                                    source=str(data_dir / "ratings.dat"), on_error=on_error, first_line=1)
+    return catalog, inter
+
+
+def hm_image_path(article_id: str) -> str:
+    """Relative image path of an H&M article in the Kaggle layout."""
+    return f"images/{article_id[:3]}/{article_id}.jpg"
+
+
+def load_hm(data_dir, *, on_error: str = "raise") -> tuple[Catalog, Interactions]:
+    """The Kaggle H&M layout: ``transactions_train.csv``, optional/partial ``articles.csv``,
+    ``images/<first 3 digits>/<article_id>.jpg``.
+
+    The catalog holds every article that is purchased, listed in ``articles.csv`` or has an
+    image; articles missing from ``articles.csv`` keep their photo and have no metadata.
+    ``product_code`` (first 7 digits of ``article_id``) groups colour variants of a product.
+    """
+    data_dir = Path(data_dir)
+    tx_path = data_dir / "transactions_train.csv"
+    if not tx_path.exists():
+        raise FileNotFoundError(f"{tx_path}: no such file (expected the Kaggle H&M layout)")
+    tx = pd.read_csv(tx_path, dtype=str)
+    for col in ("t_dat", "customer_id", "article_id"):
+        if col not in tx.columns:
+            raise DataError(f"{tx_path}: missing column {col!r} (columns: {list(tx.columns)})")
+    inter = Interactions.from_frame(
+        pd.DataFrame({"user_id": tx["customer_id"], "item_id": tx["article_id"], "timestamp": tx["t_dat"]}),
+        source=str(tx_path), on_error=on_error)
+    ids = set(inter.df["item_id"])
+    meta = None
+    art_path = data_dir / "articles.csv"
+    if art_path.exists():
+        meta = pd.read_csv(art_path, dtype=str)
+        ids |= set(meta["article_id"].dropna())
+    img_dir = data_dir / "images"
+    on_disk = {p.stem for p in img_dir.glob("*/*.jpg")} if img_dir.is_dir() else set()
+    ids |= on_disk
+    ids = sorted(ids)
+    cat = pd.DataFrame({"item_id": ids})
+    cat["image"] = [hm_image_path(a) if a in on_disk else None for a in ids]
+    cat["product_code"] = [a[:7] for a in ids]
+    if meta is not None:
+        m = meta.rename(columns={"article_id": "item_id", "prod_name": "title",
+                                 "product_type_name": "category", "detail_desc": "description"})
+        m = m.drop(columns=["product_code"], errors="ignore")
+        cat = cat.merge(m, on="item_id", how="left")
+    catalog = Catalog.from_frame(cat, data_dir, source=str(art_path if meta is not None else img_dir))
+    return catalog, inter

@@ -1,0 +1,93 @@
+"""The embedded demo: Fashion-MNIST product images with simulated shoppers (datasets/fashion-demo)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+DEMO_DIR_ENV = "VISREC_DEMO_DATA"
+
+
+def demo_source() -> Path:
+    """The folder with the embedded demo data (``datasets/fashion-demo`` of the source tree)."""
+    env = os.environ.get(DEMO_DIR_ENV)
+    p = Path(env) if env else Path(__file__).resolve().parents[1] / "datasets" / "fashion-demo"
+    if not (p / "images.npz").exists():
+        raise FileNotFoundError(f"demo data not found at {p}; install visrec from its source tree "
+                                f"(pip install -e .) or set {DEMO_DIR_ENV}")
+    return p
+
+
+def materialise_demo(dest) -> Path:
+    """Write the demo catalog as real files: ``dest/catalog.csv``, ``dest/interactions.csv``,
+    ``dest/shoppers.csv`` and ``dest/images/<item_id>.png``. Returns ``dest``."""
+    src = demo_source()
+    dest = Path(dest)
+    (dest / "images").mkdir(parents=True, exist_ok=True)
+    with np.load(src / "images.npz", allow_pickle=False) as z:
+        images, ids = z["images"], z["item_ids"]
+    for img, iid in zip(images, ids.tolist()):
+        f = dest / "images" / f"{iid}.png"
+        if not f.exists():
+            tmp = f.with_name(f".{f.name}.tmp")
+            Image.fromarray(img, "L").save(tmp, format="PNG")
+            os.replace(tmp, f)
+    for name in ("catalog.csv", "interactions.csv", "shoppers.csv"):
+        shutil.copyfile(src / name, dest / name)
+    return dest
+
+
+def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict:
+    """Embed the demo images, compare the models on a held-out split, and write
+    ``recommendations.jsonl``, ``similar_items.jsonl``, ``report.html`` and ``metrics.json`` to ``out``."""
+    from evaluation import Experiment, random_split
+    from evaluation.report import render_report
+    from features import embed_catalog
+    from recsys.data import Dataset, load_catalog, load_interactions
+    from recsys.models import make_model
+    from recsys.output import write_recommendations, write_similar
+    from visual import ImageEmbedder
+    from visual.store import atomic_write_text
+
+    out = Path(out)
+    t0 = time.perf_counter()
+    data_dir = materialise_demo(out / "data")
+    catalog = load_catalog(data_dir / "catalog.csv", data_dir)
+    inter = load_interactions(data_dir / "interactions.csv")
+    print(f"[demo] catalog: {len(catalog)} items; interactions: {len(inter)} events", flush=True)
+
+    embedder = ImageEmbedder(progress=progress)
+    feats = embed_catalog(catalog, embedder, cache_dir=Path(cache_dir) if cache_dir else out / "cache" / "embeddings")
+    t_embed = time.perf_counter()
+    print(f"[demo] embedded {int(feats.present.sum())} images ({len(feats.errors)} skipped) "
+          f"in {t_embed - t0:.1f}s", flush=True)
+
+    names = ["popularity", "als", "lightfm", "visual", "hybrid"]
+    models = {n: make_model(n, **({"progress": False} if n in ("als", "lightfm", "hybrid") else {})) for n in names}
+    split = random_split(inter, 0.2, seed=0)
+    result = Experiment(models, split, catalog, feats, ks=(k,)).run()
+    print(result.table(), flush=True)
+    atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=1))
+    render_report(result, out / "report.html", title="visrec demo: Fashion-MNIST shop, simulated shoppers")
+
+    full = Dataset(catalog, inter)
+    hybrid = make_model("hybrid", progress=False).fit(full, feats)
+    hybrid.save(out / "model")
+    ids, scores = hybrid.recommend(full.users.ids, k=k)
+    write_recommendations(out / "recommendations.jsonl", full.users.ids, ids, scores)
+    visual = make_model("visual").fit(full, feats)
+    sid, ssc = visual.similar_items(full.items.ids, k=k)
+    write_similar(out / "similar_items.jsonl", full.items.ids, sid, ssc)
+    elapsed = time.perf_counter() - t0
+    summary = {"out": str(out), "seconds": round(elapsed, 1), "embed_seconds": round(t_embed - t0, 1),
+               "users": full.n_users, "items": full.n_items, "cold_items": int(len(full.cold_items())),
+               "skipped_images": feats.errors}
+    print(f"[demo] wrote {out / 'recommendations.jsonl'}, {out / 'similar_items.jsonl'}, {out / 'report.html'} "
+          f"in {elapsed:.1f}s", flush=True)
+    return summary

@@ -1,0 +1,30 @@
+"""Recommendation models behind one interface (:class:`Recommender`)."""
+
+from .base import Recommender, NotFittedError, topk
+from .popularity import PopularityRecommender
+from .als import ALSRecommender
+from .lightfm_visual import LightFMRecommender
+from .visual_content import VisualContentRecommender
+from .hybrid import HybridRecommender
+
+#: model name -> class, as used by the CLI and saved models
+MODELS = {
+    "popularity": PopularityRecommender,
+    "als": ALSRecommender,
+    "lightfm": LightFMRecommender,
+    "visual": VisualContentRecommender,
+    "hybrid": HybridRecommender,
+}
+
+
+def make_model(name: str, **params) -> Recommender:
+    """A model by name (``popularity``, ``als``, ``lightfm``, ``visual``, ``hybrid``)."""
+    try:
+        cls = MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}") from None
+    return cls(**params)
+
+
+__all__ = ["Recommender", "NotFittedError", "topk", "PopularityRecommender", "ALSRecommender",
+           "LightFMRecommender", "VisualContentRecommender", "HybridRecommender", "MODELS", "make_model"]

@@ -1,0 +1,139 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.data import (Catalog, DataError, Dataset, IdMap, Interactions, UnknownIdError, load_catalog,
+                         load_folder_catalog, load_hm, load_interactions, load_movielens_1m)
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_idmap_roundtrip_and_unknown_ids_named():
+    m = IdMap(["0108775015", "b", "c"], kind="item")
+    assert m.to_index(["c", "0108775015"]).tolist() == [2, 0]
+    assert m.to_ids([1, 2]).tolist() == ["b", "c"]
+    assert m.to_index(["x", "b"], missing="ignore").tolist() == [-1, 1]
+    with pytest.raises(UnknownIdError, match="'nope'"):
+        m.to_index(["b", "nope"])
+    with pytest.raises(ValueError, match="duplicate"):
+        IdMap(["a", "a"])
+
+
+def test_catalog_and_interactions_csv(tmp_path):
+    cat = write(tmp_path / "catalog.csv", "item_id,image,title,price\n007,img/7.jpg,Shoe,19.9\n008,,Bag,5\n")
+    inter = write(tmp_path / "inter.csv", "user_id,item_id,timestamp,event\nu1,007,2024-01-02,view\n"
+                  "u1,008,2024-01-03,purchase\nu2,007,1704153600,cart\n")
+    c = load_catalog(cat)
+    assert c.item_ids.tolist() == ["007", "008"]  # leading zeros kept
+    assert c.image_paths()[0] == tmp_path / "img/7.jpg" and c.image_paths()[1] is None
+    i = load_interactions(inter)
+    assert i.df["weight"].tolist() == [1.0, 5.0, 3.0]
+    assert (i.df["timestamp"] > 1.7e9).all()
+    d = Dataset(c, i)
+    assert d.matrix().shape == (2, 2)
+    assert d.matrix()[d.users.to_index("u1"), d.items.to_index("008")] == 5.0
+
+
+@pytest.mark.parametrize("row,column,value", [
+    ("u1,,1", "item_id", None),
+    ("u1,a,-3", "weight", "-3"),
+    ("u1,a,abc", "weight", "abc"),
+])
+def test_malformed_rows_name_file_line_and_value(tmp_path, row, column, value):
+    f = write(tmp_path / "bad.csv", f"user_id,item_id,weight\nu0,a,1\n{row}\n")
+    with pytest.raises(DataError) as e:
+        load_interactions(f)
+    msg = str(e.value)
+    assert "bad.csv" in msg and "line 3" in msg and column in msg
+    if value is not None:
+        assert repr(value) in msg
+    # skip mode: the row is dropped and reported, the rest kept
+    i = load_interactions(f, on_error="skip")
+    assert len(i) == 1 and i.report.skipped[0]["row"] == 3
+
+
+def test_unknown_event_and_bad_timestamp(tmp_path):
+    f = write(tmp_path / "ev.csv", "user_id,item_id,event\nu,a,view\nu,b,teleport\n")
+    with pytest.raises(DataError, match="teleport"):
+        load_interactions(f)
+    assert len(load_interactions(f, event_weights={"view": 1, "teleport": 9})) == 2
+    f = write(tmp_path / "ts.csv", "user_id,item_id,timestamp\nu,a,2024-01-01\nu,b,not a date\n")
+    with pytest.raises(DataError, match="line 3.*not a date"):
+        load_interactions(f)
+
+
+def test_duplicates_merged_not_lost(tmp_path):
+    f = write(tmp_path / "d.csv", "user_id,item_id,timestamp\nu,a,5\nu,a,5\nu,a,9\nu,b,5\n")
+    i = load_interactions(f)
+    assert i.report.merged == 1
+    assert i.df["weight"].sum() == 4  # same-time repeat counted twice, not dropped
+    d = Dataset(Catalog.from_frame(pd.DataFrame({"item_id": ["a", "b"]})), i)
+    assert d.matrix().toarray().tolist() == [[3.0, 1.0]]
+    c = Catalog.from_frame(pd.DataFrame({"item_id": ["a", "a", "b"], "title": [None, "A", "B"]}))
+    assert len(c) == 2 and c.report.merged == 1 and c.df.loc[0, "title"] == "A"
+
+
+def test_unknown_item_in_interactions(tmp_path):
+    c = Catalog.from_frame(pd.DataFrame({"item_id": ["a"]}), source="cat.csv")
+    i = Interactions.from_frame(pd.DataFrame({"user_id": ["u", "u"], "item_id": ["a", "zz"]}), source="i.csv")
+    with pytest.raises(DataError, match=r"i.csv: line 3: item_id 'zz' is not in the catalog"):
+        Dataset(c, i)
+    d = Dataset(c, i, on_unknown="skip")
+    assert d.matrix().nnz == 1 and d.report.skipped[0]["value"] == "zz"
+
+
+def test_cold_items_get_an_index(tmp_path):
+    c = Catalog.from_frame(pd.DataFrame({"item_id": ["a", "b", "new"]}))
+    d = Dataset(c, Interactions.from_frame(pd.DataFrame({"user_id": ["u", "v"], "item_id": ["a", "b"]})))
+    assert d.n_items == 3 and d.cold_items().tolist() == [2]
+
+
+def test_movielens_layout(tmp_path):
+    write(tmp_path / "movies.dat", "1::Toy Story (1995)::Animation|Comedy\n2::Heat: The Movie (1995)::Action\n")
+    write(tmp_path / "ratings.dat", "1::1::5::978300760\n1::2::2::978300761\n2::1::3::978300762\n")
+    (tmp_path / "posters").mkdir()
+    (tmp_path / "posters" / "1.jpg").write_bytes(b"x")
+    c, i = load_movielens_1m(tmp_path, min_rating=3)
+    assert c.df["title"].tolist()[1] == "Heat: The Movie (1995)"
+    assert c.image_paths()[0] == tmp_path / "posters/1.jpg" and c.image_paths()[1] is None
+    assert len(i) == 2 and i.df["line"].tolist() == [1, 3]
+    write(tmp_path / "ratings.dat", "1::1::5::978300760\n1::2::2\n")
+    with pytest.raises(DataError, match="ratings.dat: line 2"):
+        load_movielens_1m(tmp_path)
+
+
+def test_hm_layout_keeps_items_without_metadata(tmp_path):
+    write(tmp_path / "transactions_train.csv",
+          "t_dat,customer_id,article_id,price,sales_channel_id\n2020-09-01,c1,0108775015,0.01,2\n"
+          "2020-09-02,c1,0111565001,0.02,2\n")
+    write(tmp_path / "articles.csv", "article_id,product_code,prod_name,product_type_name,detail_desc\n"
+          "0111565001,0111565,Stockings,Underwear Tights,Nylon\n")
+    (tmp_path / "images" / "010").mkdir(parents=True)
+    (tmp_path / "images" / "010" / "0108775015.jpg").write_bytes(b"x")
+    c, i = load_hm(tmp_path)
+    df = c.df.set_index("item_id")
+    assert set(df.index) == {"0108775015", "0111565001"}
+    assert pd.isna(df.loc["0108775015", "title"]) and df.loc["0111565001", "category"] == "Underwear Tights"
+    assert df.loc["0108775015", "image"] == "images/010/0108775015.jpg" and pd.isna(df.loc["0111565001", "image"])
+    assert df.loc["0108775015", "product_code"] == "0108775"
+    assert Dataset(c, i).matrix().nnz == 2
+
+
+def test_folder_catalog(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.jpg").write_bytes(b"1")
+    (tmp_path / "y.PNG").write_bytes(b"1")
+    (tmp_path / "notes.txt").write_text("no")
+    c = load_folder_catalog(tmp_path)
+    assert sorted(c.item_ids) == ["x", "y"]
+    with pytest.raises(DataError, match="no image files"):
+        load_folder_catalog(_empty(tmp_path))
+
+
+def _empty(tmp_path):
+    p = tmp_path / "empty"
+    p.mkdir()
+    return p

@@ -1,0 +1,143 @@
+import io
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_image
+from visual import EmbeddingStore, ImageEmbedder, ImageError, StoreMismatchError, build_backbone, load_image
+
+
+def _png(img, **kw):
+    buf = io.BytesIO()
+    img.save(buf, format=kw.pop("format", "PNG"), **kw)
+    return buf.getvalue()
+
+
+def test_alpha_is_composited_on_white():
+    rgba = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    out = load_image(_png(rgba))
+    assert out.mode == "RGB" and out.getpixel((0, 0)) == (255, 255, 255)
+    pal = Image.new("P", (4, 4), 0)
+    pal.putpalette([0, 0, 0] * 256)
+    pal.info["transparency"] = 0
+    assert load_image(_png(pal, transparency=0)).getpixel((0, 0)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "I;16", "1"])
+def test_odd_modes_become_rgb(mode):
+    img = Image.new(mode, (10, 6), 200 if mode != "1" else 1)
+    fmt = "JPEG" if mode == "CMYK" else ("TIFF" if mode == "I;16" else "PNG")
+    out = load_image(_png(img, format=fmt))
+    assert out.mode == "RGB" and out.size == (10, 6)
+
+
+def test_exif_orientation_applied():
+    img = Image.new("RGB", (40, 20), (0, 0, 255))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees
+    out = load_image(_png(img, format="JPEG", exif=exif.tobytes()))
+    assert out.size == (20, 40)
+
+
+def test_bad_images_raise_with_reason(tmp_path):
+    good = _png(Image.new("RGB", (64, 64), (10, 200, 10)), format="JPEG")
+    with pytest.raises(ImageError, match="truncated|corrupt"):
+        load_image(good[: len(good) // 2])
+    with pytest.raises(ImageError, match="not an image"):
+        load_image(b"hello, I am text")
+    with pytest.raises(ImageError, match="empty"):
+        load_image(b"")
+    with pytest.raises(ImageError, match="not found"):
+        load_image(tmp_path / "missing.jpg")
+
+
+def test_decompression_bomb_refused(monkeypatch):
+    import visual.images as vi
+    monkeypatch.setattr(vi, "MAX_PIXELS", 1000)
+    with pytest.raises(ImageError, match="decompression bomb"):
+        load_image(_png(Image.new("L", (100, 100))))
+
+
+def test_embeddings_are_normalised_and_visual(tmp_path, embedder):
+    red1 = make_image(tmp_path / "r1.png", (220, 20, 20), "disc")
+    red2 = make_image(tmp_path / "r2.png", (200, 30, 30), "disc", size=(120, 80))  # other aspect
+    blue = make_image(tmp_path / "b.png", (20, 20, 220), "stripes")
+    res = embedder.embed_paths([red1, red2, blue, None, tmp_path / "nope.jpg"])
+    assert res.vectors.shape == (5, 1280) and res.vectors.dtype == np.float32
+    assert res.ok.tolist() == [True, True, True, False, False]
+    np.testing.assert_allclose(np.linalg.norm(res.vectors[:3], axis=1), 1, atol=1e-5)
+    v = res.vectors
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.1
+    assert [e["index"] for e in res.errors] == [3, 4] and "not found" in res.errors[1]["reason"]
+    # the in-memory path (search by photo) gives the same vector as the file path
+    np.testing.assert_allclose(embedder.embed_images([Image.open(red1)])[0], v[0], atol=1e-5)
+
+
+def test_cache_embeds_only_new_images(tmp_path, embedder):
+    files = [make_image(tmp_path / f"{i}.png", (i * 40, 100, 50), "square") for i in range(4)]
+    first = embedder.embed_paths(files[:3], store=tmp_path / "store")
+    assert (first.n_cached, first.n_computed) == (0, 3)
+    again = embedder.embed_paths(files, store=tmp_path / "store")
+    assert (again.n_cached, again.n_computed) == (3, 1)
+    np.testing.assert_array_equal(again.vectors[:3], first.vectors)
+    store = EmbeddingStore(tmp_path / "store", embedder.signature())
+    assert len(store) == 4
+    sig = dict(embedder.signature(), preprocess="center_crop")
+    with pytest.raises(StoreMismatchError, match="preprocess"):
+        EmbeddingStore(tmp_path / "store", sig)
+
+
+def test_store_ignores_partial_writes(tmp_path):
+    s = EmbeddingStore(tmp_path, {"dim": 2})
+    s.add(["a", "b"], np.eye(2))
+    (tmp_path / ".part-000002.npz.xyz.tmp").write_bytes(b"half a shard")
+    s2 = EmbeddingStore(tmp_path, {"dim": 2})
+    assert len(s2) == 2 and not list(tmp_path.glob("*.tmp"))
+    np.testing.assert_array_equal(s2.get(["b"]), [[0, 1]])
+
+
+def _tiny_resnet_weights(path):
+    import torchvision
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
+    return path
+
+
+def test_torchvision_backbone_from_local_file_and_url(tmp_path):
+    w = _tiny_resnet_weights(tmp_path / "resnet18-test.pth")
+    b = build_backbone("resnet18", weights=w)
+    assert b.dim == 512 and b.weights_id.startswith("sha256:")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    th = threading.Thread(target=server.serve_forever, daemon=True)
+    th.start()
+    try:
+        torch.hub.set_dir(str(tmp_path / "hub"))
+        url = f"http://127.0.0.1:{server.server_port}/resnet18-test.pth"
+        b2 = build_backbone("resnet18", weights=url)
+        x = torch.rand(1, 3, 64, 64)
+        with torch.no_grad():
+            torch.testing.assert_close(b.model(x), b2.model(x))
+        with pytest.raises(RuntimeError, match="could not download"):
+            build_backbone("resnet18", weights=f"http://127.0.0.1:{server.server_port}/missing.pth")
+    finally:
+        server.shutdown()
+    with pytest.raises(ValueError, match="unknown backbone"):
+        build_backbone("not_a_net")
+
+
+def test_preprocess_modes(tmp_path):
+    from visual.images import preprocess
+    img = Image.new("RGB", (200, 100), (255, 255, 255))
+    img.paste((0, 0, 0), (90, 0, 110, 100))
+    pad = preprocess(img, 64, "pad")
+    crop = preprocess(img, 64, "center_crop")
+    assert pad.shape == crop.shape == (3, 64, 64)
+    assert pad[:, 0, :].min() == 255  # padded rows take the background colour
+    with pytest.raises(ValueError):
+        ImageEmbedder(preprocess="stretch")
