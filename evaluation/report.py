@@ -41,7 +41,7 @@ border:3px solid #eee;font-size:10px;overflow:hidden}.small{font-size:12px;color
 
 
 def render_report(result, path, *, title: str = "visrec offline evaluation", n_users: int = 4,
-                  seed: int = 0) -> Path:
+                  seed: int = 0, extra_html: str = "") -> Path:
     """Write the HTML report of an :class:`evaluation.ExperimentResult` to ``path``."""
     path = Path(path)
     train = result.train
@@ -66,6 +66,7 @@ def render_report(result, path, *, title: str = "visrec offline evaluation", n_u
         h.append(f"<tr><td>{html.escape(name)}</td><td>{'yes' if result.info[name]['visual'] else 'no'}</td>"
                  f"{cells}{extra}</tr>")
     h.append("</table>")
+    h.append(extra_html)
     h.append("<h2>Sample users</h2><p class='small'>Green border: a held-out item the user did interact "
              "with (a hit). Dashed blue outline: a cold item (no interactions in training).</p>")
     rng = np.random.default_rng(seed)

@@ -38,7 +38,7 @@ def _add_embed_args(p):
                                                  "~/.cache/visrec/embeddings)")
 
 
-def _add_catalog_args(p, required=True):
+def _add_catalog_args(p):
     p.add_argument("--catalog", required=False, help="catalog CSV/Parquet (item_id, image, ...)")
     p.add_argument("--images-root", default=None, help="folder image paths are relative to; with no "
                    "--catalog, every image under it becomes an item (id = file name)")

@@ -93,8 +93,7 @@ class Dataset:
     def encode(self, interactions: Interactions) -> sp.csr_matrix:
         """Encode other interactions (e.g. a test split) on this dataset's users and items.
 
-        Users unknown here are dropped (listed in the returned matrix's ``report`` attribute
-        is not possible on scipy objects, so see :meth:`Dataset.__init__` with ``users=``).
+        Interactions of users or items unknown here are dropped.
         """
         other = Dataset(self.catalog, interactions, users=self.users, on_unknown="skip")
         return other.matrix()

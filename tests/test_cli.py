@@ -1,0 +1,85 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, make_image
+
+
+def visrec(*args, check=True):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-m", "recsys.cli", *map(str, args)], capture_output=True, text=True,
+                       env=env, cwd=ROOT)
+    if check and p.returncode != 0:
+        raise AssertionError(f"visrec {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return p
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def test_demo_end_to_end(tmp_path, demo):
+    out = tmp_path / "demo-out"
+    visrec("demo", "--out", out, "--cache", demo.cache)
+    recs = read_jsonl(out / "recommendations.jsonl")
+    assert len(recs) == 300 and all(len(r["items"]) == 10 for r in recs)
+    assert set(recs[0]) == {"user_id", "items"} and set(recs[0]["items"][0]) == {"item_id", "score"}
+    sims = read_jsonl(out / "similar_items.jsonl")
+    assert len(sims) == 1000 and all(len(s["similar"]) == 10 for s in sims)
+    assert all(s["item_id"] not in {x["item_id"] for x in s["similar"]} for s in sims)
+    html = (out / "report.html").read_text()
+    assert "<table>" in html and html.count("data:image/jpeg;base64,") >= 20
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"popularity", "als", "lightfm", "visual", "hybrid"} <= set(metrics)
+    # new arrivals (no interactions) reach shoppers' lists through the visual hybrid
+    new = set(demo.catalog.df.loc[demo.catalog.df["new_arrival"].astype(int) == 1, "item_id"])
+    assert sum(x["item_id"] in new for r in recs for x in r["items"]) > 0
+
+
+def test_similar_on_folder_without_interactions(tmp_path, demo):
+    imgs = tmp_path / "shop"
+    (imgs / "sub").mkdir(parents=True)
+    colours = [(220, 20, 20), (20, 200, 20), (20, 20, 220)]
+    for i in range(9):
+        make_image(imgs / "sub" / f"p{i}.jpg" if i % 2 else imgs / f"p{i}.png", colours[i % 3],
+                   ["disc", "square", "stripes"][i % 3])
+    (imgs / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (imgs / "empty.png").write_bytes(b"")
+    out = tmp_path / "sim.jsonl"
+    p = visrec("similar", "--images-root", imgs, "--k", 3, "--out", out, "--cache", tmp_path / "cache")
+    rows = read_jsonl(out)
+    assert sorted(r["item_id"] for r in rows) == [f"p{i}" for i in range(9)]
+    assert all(len(r["similar"]) == 3 for r in rows)
+    by = {r["item_id"]: [x["item_id"] for x in r["similar"]] for r in rows}
+    assert by["p0"][0] in {"p3", "p6"}  # same colour and shape
+    assert "broken" in p.stderr and "empty" in p.stderr
+    skipped = read_jsonl(str(out) + ".skipped.jsonl")
+    assert {s["item_id"] for s in skipped} == {"broken", "empty"}
+
+
+def test_train_recommend_similar_with_model(tmp_path, demo):
+    model = tmp_path / "model"
+    visrec("train", "--catalog", demo.dir / "catalog.csv", "--interactions", demo.dir / "interactions.csv",
+           "--model", "als", "--param", "iterations=5", "--param", "progress=false", "--out", model)
+    assert (model / "model.json").exists()
+    out = tmp_path / "recs.csv"
+    visrec("recommend", "--model", model, "--users", "shopper000,shopper001", "--k", 5, "--out", out)
+    import pandas as pd
+    df = pd.read_csv(out)
+    assert len(df) == 10 and list(df.columns) == ["user_id", "rank", "item_id", "score"]
+    visrec("similar", "--model", model, "--k", 4, "--out", tmp_path / "s.jsonl")
+    assert len(read_jsonl(tmp_path / "s.jsonl")) == 1000
+
+
+def test_cli_errors_are_clear(tmp_path, demo):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,item_id,weight\nu,fm0001,1\nu,fm0002,lots\n")
+    p = visrec("train", "--catalog", demo.dir / "catalog.csv", "--interactions", bad, "--model", "popularity",
+               "--out", tmp_path / "m", check=False)
+    assert p.returncode == 2 and "bad.csv: line 3: column 'weight'" in p.stderr and "Traceback" not in p.stderr
+    p = visrec("recommend", "--model", tmp_path / "nothing", "--out", tmp_path / "r.jsonl", check=False)
+    assert p.returncode == 2 and "not a saved visrec model" in p.stderr

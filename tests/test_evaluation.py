@@ -1,0 +1,95 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from evaluation import Experiment, random_split, ranking_metrics, temporal_split
+from recsys.data import Interactions
+
+
+def _naive(lists, test_sets, k):
+    """Straightforward per-user definitions, written independently of the vectorised code."""
+    out = {m: [] for m in ("precision", "recall", "ndcg", "map", "hitrate")}
+    for row, rel in zip(lists, test_sets):
+        row = list(row[:k])
+        hits = [1 if i in rel else 0 for i in row]
+        out["precision"].append(sum(hits) / k)
+        out["recall"].append(sum(hits) / len(rel))
+        dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits))
+        idcg = sum(1 / np.log2(r + 2) for r in range(min(len(rel), k)))
+        out["ndcg"].append(dcg / idcg)
+        ap, n = 0.0, 0
+        for r, h in enumerate(hits):
+            if h:
+                n += 1
+                ap += n / (r + 1)
+        out["map"].append(ap / min(len(rel), k))
+        out["hitrate"].append(float(sum(hits) > 0))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_metrics_match_naive_definitions(seed):
+    rng = np.random.default_rng(seed)
+    n_users, n_items, k = 40, 30, 10
+    test = sp.random(n_users, n_items, density=0.15, random_state=seed, format="csr")
+    test.data[:] = 1
+    users = np.flatnonzero(np.diff(test.indptr) > 0)
+    lists = np.array([rng.permutation(n_items)[:k] for _ in users])
+    got = ranking_metrics(lists, test, users, ks=(5, 10))
+    sets = [set(test[u].indices) for u in users]
+    for kk in (5, 10):
+        want = _naive(lists, sets, kk)
+        for m, v in want.items():
+            np.testing.assert_allclose(got[f"{m}@{kk}"], v, err_msg=f"{m}@{kk}")
+
+
+def test_metrics_hand_case():
+    test = sp.csr_matrix(np.array([[1, 0, 1, 0, 0]]))
+    got = ranking_metrics(np.array([[2, 1, 0]]), test, np.array([0]), ks=(3,))
+    assert got["precision@3"][0] == pytest.approx(2 / 3)
+    assert got["recall@3"][0] == 1.0
+    assert got["ndcg@3"][0] == pytest.approx((1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3)))
+    assert got["map@3"][0] == pytest.approx((1 + 2 / 3) / 2)
+    # empty slots (-1) never count as hits
+    assert ranking_metrics(np.array([[-1, -1, 0]]), test, np.array([0]), ks=(3,))["hitrate@3"][0] == 1.0
+
+
+def _inter(n_users=50, n_items=40, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [(f"u{u}", f"i{i}", int(t)) for u in range(n_users)
+            for i, t in zip(rng.choice(n_items, rng.integers(3, 12), replace=False), rng.integers(0, 10**6, 12))]
+    return Interactions.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]))
+
+
+def test_random_split_per_user():
+    inter = _inter()
+    s = random_split(inter, 0.2, seed=1)
+    tr, te = s.train.df, s.test.df
+    assert len(tr) + len(te) == len(inter)
+    assert not set(zip(tr.user_id, tr.item_id)) & set(zip(te.user_id, te.item_id))
+    assert set(tr.user_id) == set(inter.df.user_id)  # every user keeps training data
+    assert 0.12 < len(te) / len(inter) < 0.28
+    s2 = random_split(inter, 0.2, seed=1)
+    assert s2.test.df.equals(te) and s.description["seed"] == 1
+
+
+def test_temporal_split():
+    inter = _inter()
+    s = temporal_split(inter, test_fraction=0.25)
+    assert s.train.df.timestamp.max() < s.test.df.timestamp.min()
+    assert s.description["protocol"] == "temporal"
+    with pytest.raises(ValueError, match="exactly one"):
+        temporal_split(inter)
+
+
+def test_experiment_json(demo):
+    from recsys.models import make_model
+    split = random_split(demo.interactions, 0.2, seed=0)
+    models = {"popularity": make_model("popularity"), "visual": make_model("visual")}
+    res = Experiment(models, split, demo.catalog, demo.features, verbose=False).run()
+    js = res.to_json()
+    assert js["visual"]["visual"] is True and js["popularity"]["visual"] is False
+    assert {"recall@10", "ndcg@10", "precision@10", "map@10", "hitrate@10"} <= set(js["popularity"])
+    assert len(res.per_user["visual"]["recall@10"]) == len(res.users) == js["split"]["n_users_evaluated"]
+    assert js["visual"]["cold_share@10"] > js["popularity"]["cold_share@10"] == 0
