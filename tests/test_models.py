@@ -37,6 +37,7 @@ def test_save_load_roundtrip(fitted, demo, tmp_path, name):
     m = fitted[name]
     m.save(tmp_path / name)
     assert not list(tmp_path.glob(".*"))  # no temp folder left
+    assert (tmp_path / name / "state.npz").stat().st_mode & 0o044  # readable like any written file
     m2 = Recommender.load(tmp_path / name)
     users = demo.dataset.users.ids[:20]
     a, sa = m.recommend(users, k=10)

@@ -22,6 +22,10 @@ class ALSRecommender(Recommender):
     ----------
     factors, regularization, alpha, iterations : ALS hyper-parameters (``alpha`` scales the
         interaction weights into confidences).
+    confidence : {"log", "linear"}
+        Confidence of an interaction with weight ``w``: ``1 + alpha * log1p(w) / log(2)``
+        (saturating: a purchase worth 5 views is not 5 times the evidence; binary data gives
+        ``1 + alpha`` either way) or ``1 + alpha * w``.
     use_gpu : bool
         Use implicit's CUDA solver when it is available.
     random_state : int
@@ -30,8 +34,12 @@ class ALSRecommender(Recommender):
 
     name = "als"
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 2.0,
-                 iterations: int = 15, use_gpu: bool = False, random_state: int = 0, progress: bool = True):
+    def __init__(self, factors: int = 64, regularization: float = 10.0, alpha: float = 2.0,
+                 iterations: int = 15, confidence: str = "log", use_gpu: bool = False, random_state: int = 0,
+                 progress: bool = True):
+        if confidence not in ("log", "linear"):
+            raise ValueError(f"confidence must be 'log' or 'linear', got {confidence!r}")
+        self.confidence = confidence
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -43,6 +51,9 @@ class ALSRecommender(Recommender):
     def _fit(self, user_items, features):
         import implicit
         gpu = bool(self.use_gpu and implicit.gpu.HAS_CUDA)
+        if self.confidence == "log":
+            user_items = user_items.copy()
+            user_items.data = (np.log1p(user_items.data) / np.log(2.0)).astype(np.float32)
         with threadpool_limits(1, "blas"):  # implicit parallelises itself
             model = implicit.als.AlternatingLeastSquares(
                 factors=self.factors, regularization=self.regularization, alpha=self.alpha,

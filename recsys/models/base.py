@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from recsys import __version__
 from recsys.data import Dataset, IdMap
 from recsys.index import VectorIndex
+from visual.store import default_mode
 
 MODEL_FORMAT = 1
 
@@ -200,6 +201,7 @@ class Recommender:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+        os.chmod(tmp, default_mode(folder=True))
         try:
             meta = {"format": MODEL_FORMAT, "visrec_version": __version__, "model": self.name,
                     "class": type(self).__name__, "params": self.get_params()}
