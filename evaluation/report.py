@@ -32,7 +32,8 @@ def _ci(x: np.ndarray) -> float:
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;
+white-space:nowrap}
 th:first-child,td:first-child{text-align:left}.best{font-weight:bold;background:#e8f5e9}
 .row{display:flex;align-items:center;gap:4px;margin:2px 0}.lbl{width:11em;font-size:12px}
 .t{width:72px;height:72px;object-fit:contain;border:3px solid #eee;background:#fff}
@@ -62,7 +63,8 @@ def render_report(result, path, *, title: str = "visrec offline evaluation", n_u
         cells = "".join(
             f"<td class='{'best' if best[m] == name else ''}'>{np.mean(d[m]):.4f} ± {_ci(d[m]):.4f}</td>"
             for m in metrics)
-        extra = "".join(f"<td>{v}</td>" for k, v in result.info[name].items() if k != "visual")
+        extra = "".join(f"<td>{v:.3f}</td>" if isinstance(v, float) else f"<td>{v}</td>"
+                        for k, v in result.info[name].items() if k != "visual")
         h.append(f"<tr><td>{html.escape(name)}</td><td>{'yes' if result.info[name]['visual'] else 'no'}</td>"
                  f"{cells}{extra}</tr>")
     h.append("</table>")
