@@ -141,3 +141,26 @@ def test_preprocess_modes(tmp_path):
     assert pad[:, 0, :].min() == 255  # padded rows take the background colour
     with pytest.raises(ValueError):
         ImageEmbedder(preprocess="stretch")
+
+
+def test_batched_torchvision_decoder_matches_pil(tmp_path):
+    """The batched decoder (nvjpeg on CUDA; here its CPU twin) gives the same vectors as the
+    PIL path up to resampling noise, and still reports bad files one by one."""
+    files = []
+    for i, (c, shape) in enumerate([((220, 20, 20), "disc"), ((20, 200, 20), "square"), ((20, 20, 220), "stripes")]):
+        img = Image.open(make_image(tmp_path / f"{i}.png", c, shape, size=(160, 240)))
+        files.append(tmp_path / f"{i}.jpg")
+        img.save(files[-1], quality=92)
+    (tmp_path / "bad.jpg").write_bytes(files[0].read_bytes()[:300])  # truncated JPEG in the batch
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.open(files[1]).save(tmp_path / "rot.jpg", exif=exif.tobytes())
+    paths = files + [tmp_path / "bad.jpg", tmp_path / "rot.jpg"]
+    pil = ImageEmbedder(progress=False, decoder="pil").embed_paths(paths)
+    tv = ImageEmbedder(progress=False, decoder="torchvision", batch_size=8).embed_paths(paths)
+    assert pil.ok.tolist() == tv.ok.tolist() == [True, True, True, False, True]
+    cos = (pil.vectors * tv.vectors).sum(axis=1)[pil.ok]
+    assert (cos > 0.97).all(), cos
+    assert "truncated" in tv.errors[0]["reason"] or "corrupt" in tv.errors[0]["reason"]
+    assert ImageEmbedder(decoder="torchvision").signature()["decoder"] == "torchvision"
+    assert "decoder" not in ImageEmbedder(decoder="pil").signature()

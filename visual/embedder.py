@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,9 +52,9 @@ class ImageEmbedder:
 
     Parameters
     ----------
-    backbone : str
-        ``"efficientnet_lite0"`` (default, offline ImageNet weights, 1280-d) or a torchvision
-        model name such as ``"resnet50"``.
+    backbone : str or Backbone
+        ``"efficientnet_lite0"`` (default, offline ImageNet weights, 1280-d), a torchvision
+        model name such as ``"resnet50"``, or a ready :class:`~visual.backbones.Backbone`.
     weights : str or path, optional
         Weights file / URL / torchvision tag; ``None`` for the backbone's pretrained default.
     device : str
@@ -62,25 +64,37 @@ class ImageEmbedder:
         ``"pad"`` keeps the whole product on a square of its background colour;
         ``"center_crop"`` is the ImageNet convention.
     input_size : int
+    decoder : {"auto", "pil", "torchvision"}
+        ``"pil"`` decodes each image on the CPU with Pillow; ``"torchvision"`` decodes JPEG
+        batches with ``torchvision.io.decode_jpeg`` on the device (nvjpeg on CUDA) and resizes
+        there. ``"auto"``: torchvision on CUDA, PIL on the CPU. Vectors of the two decoders
+        differ slightly, so the cache keeps them apart.
+    compile : bool
+        ``torch.compile`` the network (worth it for large CUDA runs).
     num_workers : int, optional
         Threads that read and decode images while the network runs (default: CPU count).
     progress : bool
         Show a progress bar.
     """
 
-    def __init__(self, backbone: str = "efficientnet_lite0", weights=None, *, device: str = "auto",
+    def __init__(self, backbone="efficientnet_lite0", weights=None, *, device: str = "auto",
                  batch_size: int = 32, preprocess: str = "pad", input_size: int = 224,
-                 num_workers: int | None = None, progress: bool = True):
+                 decoder: str = "auto", compile: bool = False, num_workers: int | None = None,
+                 progress: bool = True):
         if preprocess not in ("pad", "center_crop"):
             raise ValueError(f"preprocess must be 'pad' or 'center_crop', got {preprocess!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if decoder not in ("auto", "pil", "torchvision"):
+            raise ValueError(f"decoder must be 'auto', 'pil' or 'torchvision', got {decoder!r}")
         self.backbone = backbone
         self.weights = weights
         self.device = device
         self.batch_size = batch_size
         self.preprocess = preprocess
         self.input_size = input_size
+        self.decoder = decoder
+        self.compile = compile
         self.num_workers = num_workers
         self.progress = progress
         self._net: Backbone | None = None
@@ -89,14 +103,27 @@ class ImageEmbedder:
     @property
     def net(self) -> Backbone:
         if self._net is None:
-            net = build_backbone(self.backbone, self.weights, self.input_size)
+            if isinstance(self.backbone, Backbone):
+                net = self.backbone
+                self.backbone = net.name
+            else:
+                net = build_backbone(self.backbone, self.weights, self.input_size)
             dev = _resolve_device(self.device)
             net.model.to(dev).to(memory_format=torch.channels_last)
             self._dev = dev
             self._mean = torch.tensor(net.mean, device=dev).view(1, 3, 1, 1) * 255.0
             self._std = torch.tensor(net.std, device=dev).view(1, 3, 1, 1) * 255.0
+            self._model = torch.compile(net.model) if self.compile else net.model
             self._net = net
         return self._net
+
+    @property
+    def decoder_(self) -> str:
+        """The decoder in use: batched torchvision/nvjpeg on CUDA by default, PIL on the CPU."""
+        if self.decoder != "auto":
+            return self.decoder
+        _ = self.net
+        return "torchvision" if self._dev.type == "cuda" else "pil"
 
     @property
     def dim(self) -> int:
@@ -104,19 +131,26 @@ class ImageEmbedder:
 
     def signature(self) -> dict:
         """What identifies the vectors this embedder makes (stored with cached vectors)."""
-        return {"backbone": self.backbone, "weights_id": self.net.weights_id, "preprocess": self.preprocess,
-                "input_size": self.input_size, "dim": self.net.dim, "normalised": "l2"}
-
-    def _forward(self, batch: np.ndarray) -> np.ndarray:
         net = self.net
-        x = torch.from_numpy(batch).to(self._dev, non_blocking=True)
+        sig = {"backbone": net.name, "weights_id": net.weights_id, "preprocess": self.preprocess,
+               "input_size": self.input_size, "dim": net.dim, "normalised": "l2"}
+        if self.decoder_ != "pil":  # pixels differ slightly between decoders/resamplers
+            sig["decoder"] = self.decoder_
+        return sig
+
+    def _forward(self, batch) -> np.ndarray:
+        """Vectors of a ``B x 3 x S x S`` batch of 0..255 pixels (uint8 array or tensor on the device)."""
+        _ = self.net
+        x = torch.from_numpy(batch) if isinstance(batch, np.ndarray) else batch
+        if x.device != self._dev:
+            x = x.pin_memory().to(self._dev, non_blocking=True) if self._dev.type == "cuda" else x.to(self._dev)
         x = ((x.float() - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             if self._dev.type == "cuda":
                 with torch.autocast("cuda", dtype=torch.bfloat16):
-                    y = net.model(x)
+                    y = self._model(x)
             else:
-                y = net.model(x)
+                y = self._model(x)
             y = torch.nn.functional.normalize(y.float(), dim=1)
         return y.cpu().numpy()
 
@@ -142,9 +176,44 @@ class ImageEmbedder:
                for s in range(0, len(arrays), self.batch_size)]
         return np.concatenate(out)
 
+    def _batches(self, jobs, pool):
+        """Yield ``("err", i, key, reason)`` and ``("batch", indices, keys, x)`` for decoded jobs."""
+        if self.decoder_ == "torchvision":
+            from .batch_decode import decode_batch, resize_batch
+            for s in range(0, len(jobs), self.batch_size):
+                part = jobs[s:s + self.batch_size]
+                imgs, errs = decode_batch([d for _, _, d in part], self._dev)
+                good = [j for j, e in enumerate(errs) if e is None]
+                for j, e in enumerate(errs):
+                    if e is not None:
+                        yield ("err", part[j][0], part[j][1], e)
+                if good:
+                    x = resize_batch([imgs[j] for j in good], self.input_size, self.preprocess)
+                    yield ("batch", [part[j][0] for j in good], [part[j][1] for j in good], x)
+            return
+        bi, bk, bx = [], [], []
+        for i, key, x, err in pool.map(lambda job: (job[0], job[1], *self._try_decode(job[2])), jobs):
+            if err is not None:
+                yield ("err", i, key, err)
+                continue
+            bi.append(i); bk.append(key); bx.append(x)
+            if len(bx) >= self.batch_size:
+                yield ("batch", bi, bk, np.stack(bx))
+                bi, bk, bx = [], [], []
+        if bx:
+            yield ("batch", bi, bk, np.stack(bx))
+
+    def _try_decode(self, data):
+        try:
+            return self._decode(data), None
+        except ImageError as e:
+            return None, str(e)
+
     def embed_paths(self, paths, *, store: EmbeddingStore | str | Path | None = None,
                     desc: str = "embedding images") -> EmbeddingResult:
         """Embed image files; unreadable ones are skipped and reported, not fatal.
+
+        Reading, hashing and decoding run in background threads while the network runs.
 
         Parameters
         ----------
@@ -157,11 +226,10 @@ class ImageEmbedder:
         if store is not None and not isinstance(store, EmbeddingStore):
             store = EmbeddingStore(store, self.signature())
         n = len(paths)
-        dim = self.dim
-        vectors = np.zeros((n, dim), dtype=np.float32)
+        vectors = np.zeros((n, self.dim), dtype=np.float32)
         ok = np.zeros(n, dtype=bool)
         errors: list[dict] = []
-        workers = self.num_workers or min(8, os.cpu_count() or 1)
+        workers = self.num_workers or min(16, os.cpu_count() or 1)
 
         def read(i):
             p = paths[i]
@@ -173,75 +241,83 @@ class ImageEmbedder:
                 return i, None, None, str(e)
             return i, hashlib.sha256(data).hexdigest(), data, None
 
-        def decode(job):
-            i, key, data = job
-            try:
-                return i, key, self._decode(data), None
-            except ImageError as e:
-                return i, key, None, str(e)
-
-        n_cached = n_computed = 0
+        counts = {"cached": 0, "computed": 0}
         bar = tqdm(total=n, desc=desc, unit="img", disable=not self.progress, smoothing=0.1)
-        chunk = max(self.batch_size * 8, 256)
-        with ThreadPoolExecutor(workers) as pool:
-            for start in range(0, n, chunk):
-                pending = []
-                for i, key, data, err in pool.map(read, range(start, min(n, start + chunk))):
-                    if err is not None:
-                        errors.append({"index": i, "path": None if paths[i] is None else str(paths[i]), "reason": err})
-                        bar.update(1)
-                    elif store is not None and key in store:
-                        vectors[i] = store.get([key])[0]
-                        ok[i] = True
-                        n_cached += 1
-                        bar.update(1)
-                    else:
-                        pending.append((i, key, data))
-                done_keys: dict[str, int] = {}
-                batch_i, batch_k, batch_x = [], [], []
+        chunk = max(self.batch_size * 8, 1024)
 
-                def flush():
-                    nonlocal n_computed
-                    if not batch_x:
-                        return
-                    v = self._forward(np.stack(batch_x))
-                    vectors[batch_i] = v
-                    ok[batch_i] = True
-                    if store is not None:
-                        store.add(batch_k, v)
-                    for i, k in zip(batch_i, batch_k):
-                        done_keys.setdefault(k, i)
-                    n_computed += len(batch_x)
-                    bar.update(len(batch_x))
-                    batch_i.clear(); batch_k.clear(); batch_x.clear()
+        def prepared():
+            """Background producer: read, hash, look up the store, decode -> batches."""
+            with ThreadPoolExecutor(workers) as pool:
+                for start in range(0, n, chunk):
+                    unique, dupes, first = [], [], {}
+                    for i, key, data, err in pool.map(read, range(start, min(n, start + chunk))):
+                        if err is not None:
+                            yield ("err", i, None, err)
+                        elif store is not None and key in store:
+                            yield ("cached", i, key, None)
+                        elif key in first:
+                            dupes.append((i, key))  # identical image bytes: embed once
+                        else:
+                            first[key] = i
+                            unique.append((i, key, data))
+                    yield from self._batches(unique, pool)
+                    yield ("dupes", dupes, first, None)
 
-                dupes = []
-                failed: dict[str, str] = {}
-                seen = set()
-                unique = []
-                for job in pending:  # identical images are embedded once
-                    if job[1] in seen:
-                        dupes.append(job)
-                    else:
-                        seen.add(job[1])
-                        unique.append(job)
-                for i, key, x, err in pool.map(decode, unique):
-                    if err is not None:
-                        errors.append({"index": i, "path": str(paths[i]), "reason": err})
-                        failed[key] = err
-                        bar.update(1)
-                        continue
-                    batch_i.append(i); batch_k.append(key); batch_x.append(x)
-                    if len(batch_x) >= self.batch_size:
-                        flush()
-                flush()
-                for i, key, _ in dupes:
-                    if key in done_keys:
-                        vectors[i] = vectors[done_keys[key]]
+        failed: dict[str, str] = {}
+        for kind, a, b, c in _prefetch(prepared(), depth=3):
+            if kind == "err":
+                errors.append({"index": a, "path": None if paths[a] is None else str(paths[a]), "reason": c})
+                if b is not None:
+                    failed[b] = c
+                bar.update(1)
+            elif kind == "cached":
+                vectors[a] = store.get([b])[0]
+                ok[a] = True
+                counts["cached"] += 1
+                bar.update(1)
+            elif kind == "batch":
+                v = self._forward(c)
+                vectors[a] = v
+                ok[a] = True
+                if store is not None:
+                    store.add(b, v)
+                counts["computed"] += len(a)
+                bar.update(len(a))
+            else:  # dupes of this chunk: copy the first occurrence's result
+                for i, key in a:
+                    j = b[key]
+                    if ok[j]:
+                        vectors[i] = vectors[j]
                         ok[i] = True
                     else:
                         errors.append({"index": i, "path": str(paths[i]), "reason": failed.get(key, "unknown")})
                     bar.update(1)
         bar.close()
         errors.sort(key=lambda e: e["index"])
-        return EmbeddingResult(vectors, ok, errors, n_cached, n_computed)
+        return EmbeddingResult(vectors, ok, errors, counts["cached"], counts["computed"])
+
+
+def _prefetch(gen, depth: int = 2):
+    """Run a generator in a background thread, ``depth`` items ahead of the consumer."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def run():
+        try:
+            for item in gen:
+                q.put(item)
+        except BaseException as e:  # surface producer errors in the consumer
+            q.put(("__error__", e))
+        finally:
+            q.put(done)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    while True:
+        item = q.get()
+        if item is done:
+            break
+        if isinstance(item, tuple) and len(item) == 2 and item[0] == "__error__":
+            raise item[1]
+        yield item
+    t.join()
