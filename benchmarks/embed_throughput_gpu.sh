@@ -6,15 +6,15 @@ set -u
 IMAGES=${IMAGES:-.bench/hm}
 N=${N:-5000}
 if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+  python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl 2>/dev/null
+  export PYTHONPATH=/tmp/site
 fi
 export PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
 nvidia-smi -L; python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
-nproc
 run() { echo "== $*"; timeout "${CAP:-150}" python3 benchmarks/embed_throughput.py --images "$IMAGES" --n "$N" --device cuda "$@" || echo "(failed or timed out: $?)"; }
 timeout 90 python3 benchmarks/check_decoders.py --images "$IMAGES" --n 512 --device cuda || echo "(check failed)"
-run --backbone efficientnet_lite0 --batch-size 256 --decoder torchvision --repeat 3
-run --backbone efficientnet_lite0 --batch-size 256 --decoder pil --repeat 2
-run --backbone resnet50 --random-weights --batch-size 256 --decoder torchvision --repeat 3
-CAP=200 run --backbone resnet50 --random-weights --batch-size 256 --decoder torchvision --compile --repeat 3
-CAP=200 run --backbone efficientnet_lite0 --batch-size 256 --decoder torchvision --compile --repeat 3
+run --backbone efficientnet_lite0 --batch-size 256 --decoder torchvision --repeat 4
+CAP=200 run --backbone efficientnet_lite0 --batch-size 256 --decoder torchvision --compile --repeat 4
+CAP=200 run --backbone resnet50 --random-weights --batch-size 256 --decoder torchvision --compile --repeat 4
+[ "${WITH_PIL:-0}" = 1 ] && run --backbone efficientnet_lite0 --batch-size 256 --decoder pil --repeat 2
+exit 0

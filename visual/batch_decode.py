@@ -81,7 +81,7 @@ def decode_batch(datas: list[bytes], device) -> tuple[list, list]:
 
 
 def resize_batch(images: list, size: int, mode: str = "pad") -> torch.Tensor:
-    """Resize ``3 x H x W`` uint8 tensors to one ``B x 3 x size x size`` float tensor (0..255).
+    """Resize ``3 x H x W`` uint8 tensors to one ``B x 3 x size x size`` uint8 tensor.
 
     ``pad``: the longer side becomes ``size`` and the image is centred on a square filled with
     the median colour of its border; ``center_crop``: the shorter side becomes ``size / 0.875``
@@ -90,7 +90,7 @@ def resize_batch(images: list, size: int, mode: str = "pad") -> torch.Tensor:
     if mode not in ("pad", "center_crop"):
         raise ValueError(f"preprocess mode must be 'pad' or 'center_crop', got {mode!r}")
     device = images[0].device
-    out = torch.empty((len(images), 3, size, size), dtype=torch.float32, device=device)
+    out = torch.empty((len(images), 3, size, size), dtype=torch.uint8, device=device)
     groups: dict[tuple, list[int]] = {}
     for i, t in enumerate(images):
         groups.setdefault(tuple(t.shape[1:]), []).append(i)
@@ -106,12 +106,12 @@ def resize_batch(images: list, size: int, mode: str = "pad") -> torch.Tensor:
             canvas = fill[:, :, None, None].expand(-1, -1, size, size).clone()
             top, left = (size - nh) // 2, (size - nw) // 2
             canvas[:, :, top:top + nh, left:left + nw] = x
-            out[idx] = canvas
+            out[idx] = canvas.to(torch.uint8)
         else:
             short = round(size / 0.875)
             s = short / min(h, w)
             nh, nw = max(size, round(h * s)), max(size, round(w * s))
             x = F.interpolate(x, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
             top, left = (nh - size) // 2, (nw - size) // 2
-            out[idx] = x[:, :, top:top + size, left:left + size].clamp_(0, 255).round_()
+            out[idx] = x[:, :, top:top + size, left:left + size].clamp_(0, 255).round_().to(torch.uint8)
     return out

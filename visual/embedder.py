@@ -6,6 +6,7 @@ import hashlib
 import os
 import queue
 import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +114,7 @@ class ImageEmbedder:
             self._dev = dev
             self._mean = torch.tensor(net.mean, device=dev).view(1, 3, 1, 1) * 255.0
             self._std = torch.tensor(net.std, device=dev).view(1, 3, 1, 1) * 255.0
-            self._model = torch.compile(net.model) if self.compile else net.model
+            self._model = torch.compile(net.model, dynamic=False) if self.compile else net.model
             self._net = net
         return self._net
 
@@ -142,8 +143,11 @@ class ImageEmbedder:
         """Vectors of a ``B x 3 x S x S`` batch of 0..255 pixels (uint8 array or tensor on the device)."""
         _ = self.net
         x = torch.from_numpy(batch) if isinstance(batch, np.ndarray) else batch
-        if x.device != self._dev:
+        if x.device.type != self._dev.type:
             x = x.pin_memory().to(self._dev, non_blocking=True) if self._dev.type == "cuda" else x.to(self._dev)
+        n = len(x)
+        if self.compile and n < self.batch_size:  # one static shape: no recompilation for the last batch
+            x = torch.cat([x, x[-1:].expand(self.batch_size - n, -1, -1, -1)])
         x = ((x.float() - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             if self._dev.type == "cuda":
@@ -151,7 +155,7 @@ class ImageEmbedder:
                     y = self._model(x)
             else:
                 y = self._model(x)
-            y = torch.nn.functional.normalize(y.float(), dim=1)
+            y = torch.nn.functional.normalize(y[:n].float(), dim=1)
         return y.cpu().numpy()
 
     def _decode(self, data) -> np.ndarray:
@@ -180,16 +184,24 @@ class ImageEmbedder:
         """Yield ``("err", i, key, reason)`` and ``("batch", indices, keys, x)`` for decoded jobs."""
         if self.decoder_ == "torchvision":
             from .batch_decode import decode_batch, resize_batch
-            for s in range(0, len(jobs), self.batch_size):
-                part = jobs[s:s + self.batch_size]
+
+            def prep(part):
                 imgs, errs = decode_batch([d for _, _, d in part], self._dev)
                 good = [j for j, e in enumerate(errs) if e is None]
-                for j, e in enumerate(errs):
-                    if e is not None:
-                        yield ("err", part[j][0], part[j][1], e)
-                if good:
-                    x = resize_batch([imgs[j] for j in good], self.input_size, self.preprocess)
-                    yield ("batch", [part[j][0] for j in good], [part[j][1] for j in good], x)
+                x = resize_batch([imgs[j] for j in good], self.input_size, self.preprocess) if good else None
+                return part, errs, good, x
+
+            parts = [jobs[s:s + self.batch_size] for s in range(0, len(jobs), self.batch_size)]
+            # two batches decode at once (nvjpeg's host-side work runs outside the GIL), bounded look-ahead
+            with ThreadPoolExecutor(2) as dec:
+                pending: deque = deque()
+                for part in parts:
+                    pending.append(dec.submit(prep, part))
+                    if len(pending) < 3:
+                        continue
+                    yield from self._emit(*pending.popleft().result())
+                while pending:
+                    yield from self._emit(*pending.popleft().result())
             return
         bi, bk, bx = [], [], []
         for i, key, x, err in pool.map(lambda job: (job[0], job[1], *self._try_decode(job[2])), jobs):
@@ -202,6 +214,14 @@ class ImageEmbedder:
                 bi, bk, bx = [], [], []
         if bx:
             yield ("batch", bi, bk, np.stack(bx))
+
+    @staticmethod
+    def _emit(part, errs, good, x):
+        for j, e in enumerate(errs):
+            if e is not None:
+                yield ("err", part[j][0], part[j][1], e)
+        if good:
+            yield ("batch", [part[j][0] for j in good], [part[j][1] for j in good], x)
 
     def _try_decode(self, data):
         try:
