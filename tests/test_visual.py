@@ -164,3 +164,14 @@ def test_batched_torchvision_decoder_matches_pil(tmp_path):
     assert "truncated" in tv.errors[0]["reason"] or "corrupt" in tv.errors[0]["reason"]
     assert ImageEmbedder(decoder="torchvision").signature()["decoder"] == "torchvision"
     assert "decoder" not in ImageEmbedder(decoder="pil").signature()
+
+
+def test_process_decoding_matches_threads(tmp_path):
+    files = [make_image(tmp_path / f"{i}.png", (i * 60, 90, 200 - i * 50), "disc") for i in range(4)]
+    (tmp_path / "bad.jpg").write_bytes(b"nope")
+    paths = files + [tmp_path / "bad.jpg"]
+    a = ImageEmbedder(progress=False, processes=2, batch_size=2).embed_paths(paths)
+    b = ImageEmbedder(progress=False, batch_size=2).embed_paths(paths)
+    assert a.ok.tolist() == b.ok.tolist() == [True] * 4 + [False]
+    np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-6)
+    assert a.errors[0]["reason"] == b.errors[0]["reason"]

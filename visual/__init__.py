@@ -1,11 +1,21 @@
-"""Images -> L2-normalised CNN embeddings, cached on disk by image content hash."""
+"""Images -> L2-normalised CNN embeddings, cached on disk by image content hash.
 
-from .images import ImageError, load_image, read_image_bytes
-from .backbones import Backbone, build_backbone, BACKBONES
-from .store import EmbeddingStore, StoreMismatchError
-from .embedder import ImageEmbedder, EmbeddingResult
+Attributes are imported lazily, so decoding worker processes load Pillow and NumPy only.
+"""
 
-__all__ = [
-    "ImageError", "load_image", "read_image_bytes", "Backbone", "build_backbone", "BACKBONES",
-    "EmbeddingStore", "StoreMismatchError", "ImageEmbedder", "EmbeddingResult",
-]
+import importlib
+
+_LAZY = {
+    "ImageError": ".images", "load_image": ".images", "read_image_bytes": ".images",
+    "Backbone": ".backbones", "build_backbone": ".backbones", "BACKBONES": ".backbones",
+    "EmbeddingStore": ".store", "StoreMismatchError": ".store",
+    "ImageEmbedder": ".embedder", "EmbeddingResult": ".embedder",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -72,6 +72,9 @@ class ImageEmbedder:
         differ slightly, so the cache keeps them apart.
     compile : bool
         ``torch.compile`` the network (worth it for large CUDA runs).
+    processes : int, optional
+        Decode with Pillow in this many worker processes (free of the GIL). Default: on CUDA
+        ``min(cpu_count - 2, 12)``, on the CPU none (threads; the network needs the cores).
     num_workers : int, optional
         Threads that read and decode images while the network runs (default: CPU count).
     progress : bool
@@ -81,7 +84,7 @@ class ImageEmbedder:
     def __init__(self, backbone="efficientnet_lite0", weights=None, *, device: str = "auto",
                  batch_size: int = 32, preprocess: str = "pad", input_size: int = 224,
                  decoder: str = "auto", compile: bool = False, num_workers: int | None = None,
-                 progress: bool = True):
+                 processes: int | None = None, progress: bool = True):
         if preprocess not in ("pad", "center_crop"):
             raise ValueError(f"preprocess must be 'pad' or 'center_crop', got {preprocess!r}")
         if batch_size < 1:
@@ -97,8 +100,10 @@ class ImageEmbedder:
         self.decoder = decoder
         self.compile = compile
         self.num_workers = num_workers
+        self.processes = processes
         self.progress = progress
         self._net: Backbone | None = None
+        self._proc_pool = None
 
     # -- model -------------------------------------------------------------------------------
     @property
@@ -120,11 +125,34 @@ class ImageEmbedder:
 
     @property
     def decoder_(self) -> str:
-        """The decoder in use: batched torchvision/nvjpeg on CUDA by default, PIL on the CPU."""
-        if self.decoder != "auto":
-            return self.decoder
+        """The decoder in use (``"auto"`` resolves to Pillow)."""
+        return "torchvision" if self.decoder == "torchvision" else "pil"
+
+    @property
+    def processes_(self) -> int:
+        if self.processes is not None:
+            return max(0, int(self.processes))
         _ = self.net
-        return "torchvision" if self._dev.type == "cuda" else "pil"
+        return max(0, min((os.cpu_count() or 1) - 2, 12)) if self._dev.type == "cuda" else 0
+
+    def _process_pool(self):
+        if self._proc_pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+            self._proc_pool = ProcessPoolExecutor(self.processes_, mp_context=mp.get_context("spawn"))
+        return self._proc_pool
+
+    def close(self) -> None:
+        """Stop decoding worker processes (also done when the embedder is garbage collected)."""
+        if self._proc_pool is not None:
+            self._proc_pool.shutdown(cancel_futures=True)
+            self._proc_pool = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
     @property
     def dim(self) -> int:
@@ -202,6 +230,25 @@ class ImageEmbedder:
                     yield from self._emit(*pending.popleft().result())
                 while pending:
                     yield from self._emit(*pending.popleft().result())
+            return
+        if self.processes_ > 0:
+            from .decode_worker import decode_batch_job
+            procs = self._process_pool()
+            pending: deque = deque()
+
+            def done(fut, part):
+                x, errs = fut.result()
+                good = [j for j, e in enumerate(errs) if e is None]
+                return part, errs, good, (x[good] if len(good) < len(part) else x)
+
+            for s in range(0, len(jobs), self.batch_size):
+                part = jobs[s:s + self.batch_size]
+                pending.append((procs.submit(decode_batch_job, [d for _, _, d in part], self.input_size,
+                                             self.preprocess), part))
+                if len(pending) > self.processes_ + 1:
+                    yield from self._emit(*done(*pending.popleft()))
+            while pending:
+                yield from self._emit(*done(*pending.popleft()))
             return
         bi, bk, bx = [], [], []
         for i, key, x, err in pool.map(lambda job: (job[0], job[1], *self._try_decode(job[2])), jobs):
