@@ -30,6 +30,7 @@ def main():
     ap.add_argument("--decoder", default="auto", choices=["auto", "pil", "torchvision"])
     ap.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--processes", type=int, default=None, help="decoding worker processes (default: auto)")
     ap.add_argument("--repeat", type=int, default=1, help="end-to-end passes (each into a fresh store)")
     ap.add_argument("--random-weights", action="store_true")
     a = ap.parse_args()
@@ -49,7 +50,8 @@ def main():
             dim = int(m(torch.zeros(1, 3, 64, 64)).shape[-1])
         backbone = Backbone(a.backbone, m, dim, 224, IMAGENET_MEAN, IMAGENET_STD, "random")
     emb = ImageEmbedder(backbone, device=a.device, batch_size=a.batch_size, decoder=a.decoder,
-                        preprocess=a.preprocess, compile=a.compile, progress=False)
+                        preprocess=a.preprocess, compile=a.compile, processes=a.processes,
+                        progress=False)
     _ = emb.net
     dev = emb._dev
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
@@ -81,7 +83,7 @@ def main():
     # the first pass also pays one-time costs (decoder handles, file cache, compilation for new shapes)
     e2e = statistics.median(rates[1:] if len(rates) > 1 else rates)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu x{torch.get_num_threads()} threads"
-    print(f"device={name} backbone={a.backbone} decoder={emb.decoder_} compile={a.compile} "
+    print(f"device={name} backbone={a.backbone} decoder={emb.decoder_} processes={emb.processes_} compile={a.compile} "
           f"images={len(files)} batch={a.batch_size} warm-up={warm:.1f}s")
     print(f"forward-only: {fwd:9.1f} images/s")
     print(f"end-to-end:   {e2e:9.1f} images/s  (median of passes{' after the first' if len(rates) > 1 else ''}; "

@@ -17,5 +17,4 @@ run --backbone efficientnet_lite0 --batch-size 256 --repeat 4
 run --backbone efficientnet_lite0 --batch-size 256 --decoder torchvision --repeat 3
 CAP=200 run --backbone efficientnet_lite0 --batch-size 256 --compile --repeat 4
 CAP=200 run --backbone resnet50 --random-weights --batch-size 256 --compile --repeat 4
-[ "${WITH_PIL:-0}" = 1 ] && run --backbone efficientnet_lite0 --batch-size 256 --decoder pil --repeat 2
 exit 0
