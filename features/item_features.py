@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,12 +21,16 @@ class ItemFeatures:
         What made the vectors (e.g. ``"efficientnet_lite0"``).
     errors : list of dict
         Items without a vector and why (``item_id``, ``path``, ``reason``).
+    signature : dict
+        The embedder settings that made the vectors (:meth:`visual.ImageEmbedder.signature`), so
+        a query photo can be embedded the same way later.
     """
 
     vectors: np.ndarray
     present: np.ndarray
     source: str = "visual"
     errors: list = field(default_factory=list)
+    signature: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
@@ -45,25 +50,27 @@ class ItemFeatures:
         return self.vectors.shape[1]
 
     def subset(self, index) -> "ItemFeatures":
-        return ItemFeatures(self.vectors[index], self.present[index], self.source)
+        return ItemFeatures(self.vectors[index], self.present[index], self.source, signature=self.signature)
 
     def append(self, other: "ItemFeatures") -> "ItemFeatures":
         if other.dim != self.dim:
             raise ValueError(f"cannot append {other.dim}-d vectors to {self.dim}-d item features")
         return ItemFeatures(np.vstack([self.vectors, other.vectors]), np.concatenate([self.present, other.present]),
-                            self.source, self.errors + other.errors)
+                            self.source, self.errors + other.errors, self.signature)
 
     def save(self, path) -> None:
         from visual.store import atomic_write_bytes
         import io
         buf = io.BytesIO()
-        np.savez(buf, vectors=self.vectors, present=self.present, source=np.asarray(self.source))
+        np.savez(buf, vectors=self.vectors, present=self.present, source=np.asarray(self.source),
+                 signature=np.asarray(json.dumps(self.signature)))
         atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
     def load(cls, path) -> "ItemFeatures":
         with np.load(path, allow_pickle=False) as z:
-            return cls(z["vectors"], z["present"], str(z["source"]))
+            sig = json.loads(str(z["signature"])) if "signature" in z.files else {}
+            return cls(z["vectors"], z["present"], str(z["source"]), signature=sig)
 
 
 def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None) -> ItemFeatures:
@@ -78,9 +85,9 @@ def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None) -> I
     res = embedder.embed_paths(paths, store=cache_dir)
     ids = catalog.item_ids
     errors = [{"item_id": ids[e["index"]], "path": e["path"], "reason": e["reason"]} for e in res.errors]
-    feats = ItemFeatures(res.vectors, res.ok, embedder.backbone, errors)
+    feats = ItemFeatures(res.vectors, res.ok, embedder.backbone, errors, embedder.signature())
     if item_ids is not None and not np.array_equal(np.asarray(item_ids, dtype=object), ids):
         pos = {k: i for i, k in enumerate(ids)}
         idx = np.array([pos[str(k)] for k in item_ids])
-        feats = ItemFeatures(feats.vectors[idx], feats.present[idx], feats.source, errors)
+        feats = ItemFeatures(feats.vectors[idx], feats.present[idx], feats.source, errors, feats.signature)
     return feats

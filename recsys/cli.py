@@ -171,6 +171,22 @@ def cmd_similar(args):
     print(f"neighbours for {len(ok)}/{len(catalog)} items (the rest have no readable image) -> {args.out}")
 
 
+def cmd_search(args):
+    from recsys.models import Recommender
+    from recsys.output import _entries
+    from recsys.search import PhotoSearch
+    model = Recommender.load(args.model)
+    search = PhotoSearch(model, weights=args.weights, device=args.device)
+    ids, scores = search.search(args.image, k=args.k)  # photos are embedded in memory, never stored
+    lines = [json.dumps({"query": Path(p).name, "similar": _entries(i, s)}) for p, i, s in zip(args.image, ids, scores)]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        from visual.store import atomic_write_text
+        atomic_write_text(args.out, text)
+    else:
+        sys.stdout.write(text)
+
+
 def cmd_evaluate(args):
     from evaluation.cli import run_evaluate
     run_evaluate(args)
@@ -220,6 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help=".jsonl, .csv or .parquet")
     s.set_defaults(func=cmd_similar)
 
+    q = sub.add_parser("search", help="catalog items similar to a photo (the photo is never stored)")
+    q.add_argument("--model", required=True, help="model folder of a visual, hybrid or lightfm model")
+    q.add_argument("--image", required=True, action="append", help="query photo (repeatable)")
+    q.add_argument("--k", type=int, default=10)
+    q.add_argument("--weights", default=None, help="backbone weights, if the model used non-default ones")
+    q.add_argument("--device", default="auto")
+    q.add_argument("--out", default=None, help="write JSONL here instead of standard output")
+    q.set_defaults(func=cmd_search)
+
     v = sub.add_parser("evaluate", help="compare models on a held-out split; writes metrics.json and report.html")
     v.add_argument("--dataset", default="demo", choices=["demo", "movielens-1m", "hm", "csv"])
     v.add_argument("--data-dir", default=None, help="dataset folder (movielens-1m, hm)")
@@ -241,11 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from recsys.data import DataError, UnknownIdError
-    from visual import StoreMismatchError
+    from visual import ImageError, StoreMismatchError
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (DataError, UnknownIdError, StoreMismatchError, FileNotFoundError, ValueError) as e:
+    except (DataError, UnknownIdError, StoreMismatchError, ImageError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

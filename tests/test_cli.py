@@ -83,3 +83,44 @@ def test_cli_errors_are_clear(tmp_path, demo):
     assert p.returncode == 2 and "bad.csv: line 3: column 'weight'" in p.stderr and "Traceback" not in p.stderr
     p = visrec("recommend", "--model", tmp_path / "nothing", "--out", tmp_path / "r.jsonl", check=False)
     assert p.returncode == 2 and "not a saved visrec model" in p.stderr
+
+
+def test_search_by_photo_stores_nothing(tmp_path, demo):
+    import numpy as np
+    from PIL import Image
+    model = tmp_path / "model"
+    visrec("train", "--catalog", demo.dir / "catalog.csv", "--interactions", demo.dir / "interactions.csv",
+           "--model", "visual", "--cache", demo.cache, "--out", model)
+    # a shopper's photo of a catalog sneaker: rotated by EXIF, RGBA PNG, 16-bit greyscale
+    src = Image.open(demo.dir / "images" / "fm0700.png").resize((300, 300))
+    home = tmp_path / "home"
+    home.mkdir()
+    photos = home / "photos"
+    photos.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 3  # upside down
+    src.rotate(180).convert("RGB").save(photos / "upload.jpg", exif=exif.tobytes())
+    src.convert("RGBA").save(photos / "upload.png")
+    Image.fromarray((np.asarray(src, dtype=np.uint16) * 257)).save(photos / "upload16.png")
+    before = sorted(p for p in tmp_path.rglob("*"))
+    env_home = dict(os.environ, HOME=str(home), VISREC_CACHE=str(home / "cache"), PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-m", "recsys.cli", "search", "--model", str(model), "--k", "5",
+                        "--image", str(photos / "upload.jpg"), "--image", str(photos / "upload.png"),
+                        "--image", str(photos / "upload16.png")], capture_output=True, text=True, env=env_home, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    cat = dict(zip(demo.catalog.df["item_id"], demo.catalog.df["category"]))
+    for r in rows:
+        assert r["similar"][0]["item_id"] == "fm0700" or cat[r["similar"][0]["item_id"]] == cat["fm0700"], r
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written anywhere
+    (photos / "fake.jpg").write_bytes(b"GIF89a not really")
+    p = subprocess.run([sys.executable, "-m", "recsys.cli", "search", "--model", str(model),
+                        "--image", str(photos / "fake.jpg")], capture_output=True, text=True, env=env_home, cwd=ROOT)
+    assert p.returncode == 2 and "image 0" in p.stderr and "Traceback" not in p.stderr
+    p = visrec("search", "--model", model, "--image", photos / "upload.png", check=False)
+    assert p.returncode == 0
+    als = tmp_path / "als"
+    visrec("train", "--catalog", demo.dir / "catalog.csv", "--interactions", demo.dir / "interactions.csv",
+           "--model", "popularity", "--out", als)
+    p = visrec("search", "--model", als, "--image", photos / "upload.png", check=False)
+    assert p.returncode == 2 and "does not use images" in p.stderr

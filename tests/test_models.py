@@ -100,3 +100,22 @@ def test_items_without_vector_rank_last():
     assert ids[0].tolist() == ["b", "c", "d"]
     ids, sc = m.similar_items(["d"], k=2)
     assert ids.tolist() == [[None, None]] and np.isneginf(sc).all()
+
+
+@pytest.mark.parametrize("name", ["visual", "hybrid", "lightfm"])
+def test_photo_search_finds_the_pictured_item(fitted, demo, tmp_path, name, embedder):
+    from recsys.search import PhotoSearch
+    fitted[name].save(tmp_path / name)
+    model = Recommender.load(tmp_path / name)
+    search = PhotoSearch(model, embedder)
+    ids, scores = search.search([demo.dir / "images" / "fm0123.png", demo.dir / "images" / "fm0950.png"], k=3)
+    assert ids[:, 0].tolist() == ["fm0123", "fm0950"] and scores[0, 0] > 0.99
+
+
+def test_photo_search_refuses_mismatched_embedder(fitted):
+    from recsys.search import PhotoSearch
+    from visual import ImageEmbedder
+    with pytest.raises(ValueError, match="preprocess"):
+        PhotoSearch(fitted["visual"], ImageEmbedder(preprocess="center_crop", progress=False))
+    with pytest.raises(ValueError, match="does not use images"):
+        PhotoSearch(fitted["als"])

@@ -91,6 +91,7 @@ class Recommender:
         self.users_ = data.users
         self.items_ = data.items
         self.user_items_ = data.matrix()
+        self.feature_signature_ = dict(features.signature) if features is not None else {}
         self._index = None
         self._fit(self.user_items_, features)
         return self
@@ -166,6 +167,10 @@ class Recommender:
     def _item_vectors(self):
         return None
 
+    def _visual_vectors(self):
+        """``(vectors, present)`` of the catalog images, for search by photo (None: no images)."""
+        return None
+
     def similar_items_index(self, item_index, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
         if self._index is None:
@@ -204,7 +209,8 @@ class Recommender:
         os.chmod(tmp, default_mode(folder=True))
         try:
             meta = {"format": MODEL_FORMAT, "visrec_version": __version__, "model": self.name,
-                    "class": type(self).__name__, "params": self.get_params()}
+                    "class": type(self).__name__, "params": self.get_params(),
+                    "features": getattr(self, "feature_signature_", {})}
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str))
             (tmp / "users.json").write_text(json.dumps(self.users_.to_list()))
             (tmp / "items.json").write_text(json.dumps(self.items_.to_list()))
@@ -251,5 +257,6 @@ class Recommender:
         with np.load(path / "state.npz", allow_pickle=False) as z:
             state = {k: z[k] for k in z.files}
         model._index = None
+        model.feature_signature_ = meta.get("features") or {}
         model._set_state(state)
         return model

@@ -134,6 +134,9 @@ class HybridRecommender(Recommender):
         present = self.vis_.present_ | (np.linalg.norm(self.cf_.item_factors_, axis=1) > 0)
         return np.hstack([cf, vis]).astype(np.float32), present
 
+    def _visual_vectors(self):
+        return self.vis_._visual_vectors()
+
     def _get_state(self):
         st = {f"cf.{k}": v for k, v in self.cf_._get_state().items()}
         st.update({f"vis.{k}": v for k, v in self.vis_._get_state().items()})

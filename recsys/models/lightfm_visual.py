@@ -83,6 +83,8 @@ class LightFMRecommender(Recommender):
         for _ in tqdm(range(self.epochs), desc="lightfm epochs", disable=not self.progress):
             model.fit_partial(X, item_features=F, num_threads=threads)
         n_items = user_items.shape[1]
+        if features is not None and self.features != "none":
+            self.visual_vectors_, self.visual_present_ = features.vectors, features.present
         if F is None:
             F = sp.identity(n_items, dtype=np.float32, format="csr")
         self.item_repr_ = np.asarray(F @ model.item_embeddings, dtype=np.float32)
@@ -98,11 +100,18 @@ class LightFMRecommender(Recommender):
         n = np.linalg.norm(v, axis=1, keepdims=True)
         return (v / np.maximum(n, 1e-12)).astype(np.float32), n[:, 0] > 0
 
+    def _visual_vectors(self):
+        if not hasattr(self, "visual_vectors_"):
+            return None
+        return self.visual_vectors_, self.visual_present_
+
     def _get_state(self):
         st = {"item_repr": self.item_repr_, "item_bias": self.item_bias_, "user_repr": self.user_repr_,
               "feature_embeddings": self.feature_embeddings_}
         if hasattr(self, "codebook_"):
             st["centroids"] = self.codebook_.centroids_
+        if hasattr(self, "visual_vectors_"):
+            st["visual_vectors"], st["visual_present"] = self.visual_vectors_, self.visual_present_
         return st
 
     def _set_state(self, state):
@@ -110,6 +119,9 @@ class LightFMRecommender(Recommender):
         self.item_bias_ = state["item_bias"]
         self.user_repr_ = state["user_repr"]
         self.feature_embeddings_ = state["feature_embeddings"]
+        if "visual_vectors" in state:
+            self.visual_vectors_ = state["visual_vectors"]
+            self.visual_present_ = state["visual_present"].astype(bool)
         if "centroids" in state:
             self.codebook_ = VisualCodebook(self.n_clusters, self.n_nearest, seed=self.random_state)
             self.codebook_.centroids_ = state["centroids"]

@@ -104,6 +104,9 @@ class VisualContentRecommender(Recommender):
     def _item_vectors(self):
         return self.item_vectors_, self.present_
 
+    def _visual_vectors(self):
+        return self.item_vectors_, self.present_
+
     def _get_state(self):
         return {"item_vectors": self.item_vectors_, "present": self.present_, "popularity": self.popularity_}
 
