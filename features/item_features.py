@@ -38,8 +38,9 @@ class ItemFeatures:
         if self.vectors.ndim != 2 or len(self.vectors) != len(self.present):
             raise ValueError(f"vectors {self.vectors.shape} and present {self.present.shape} do not align")
         norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-        self.vectors = np.where(norms > 0, self.vectors / np.maximum(norms, 1e-12), 0).astype(np.float32)
-        self.present &= norms[:, 0] > 0
+        ok = (norms > 0) & self.present[:, None]  # rows of absent items are zero
+        self.vectors = np.where(ok, self.vectors / np.maximum(norms, 1e-12), 0).astype(np.float32)
+        self.present = ok[:, 0]
 
     @property
     def n_items(self) -> int:

