@@ -36,6 +36,12 @@ def _add_embed_args(p):
     g.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])
     g.add_argument("--cache", default=None, help="embedding cache folder (default $VISREC_CACHE or "
                                                  "~/.cache/visrec/embeddings)")
+    g.add_argument("--embedder", default="raw", choices=["raw", "adapted", "fused"],
+                   help="raw backbone vectors; adapted: through a projection head (--head); fused: image "
+                        "(adapted if --head is given) + catalog text (title, category, description)")
+    g.add_argument("--head", default=None, help="adapter head (.safetensors) from `visrec adapt`")
+    g.add_argument("--text-weight", type=float, default=0.3, help="fused: weight of the text cosine")
+    g.add_argument("--text-model", default="auto", choices=["auto", "minilm", "tfidf"])
 
 
 def _add_catalog_args(p):
@@ -59,9 +65,25 @@ def _embed(args, catalog, report_path=None):
     from features import embed_catalog
     emb = _embedder(args)
     feats = embed_catalog(catalog, emb, cache_dir=_store_dir(_cache_dir(args.cache), emb))
+    feats = _transform_features(args, catalog, feats)
     if report_path is None and getattr(args, "out", None):
         report_path = Path(str(args.out).rstrip("/") + ".skipped.jsonl")
     _report_skipped(feats.errors, report_path)
+    return feats
+
+
+def _transform_features(args, catalog, feats):
+    """Apply ``--embedder adapted|fused`` to raw image features."""
+    kind = getattr(args, "embedder", "raw")
+    if kind == "adapted" and not args.head:
+        raise ValueError("--embedder adapted needs --head HEAD.safetensors (train one with `visrec adapt`)")
+    if args.head:
+        from features.adapt import VisualAdapter
+        feats = VisualAdapter.load(args.head).transform(feats)
+    if kind == "fused":
+        from features import TextEmbedder, fuse
+        text = TextEmbedder(args.text_model, progress=False).embed(catalog.text())
+        feats = fuse(feats, text, args.text_weight)
     return feats
 
 
@@ -172,11 +194,20 @@ def cmd_similar(args):
 
 
 def cmd_search(args):
-    from recsys.models import Recommender
     from recsys.output import _entries
     from recsys.search import PhotoSearch
-    model = Recommender.load(args.model)
-    search = PhotoSearch(model, weights=args.weights, device=args.device)
+    adapter = None
+    if args.head:
+        from features.adapt import VisualAdapter
+        adapter = VisualAdapter.load(args.head)
+    if args.model:
+        from recsys.models import Recommender
+        model = Recommender.load(args.model)
+        search = PhotoSearch(model, weights=args.weights, device=args.device, adapter=adapter)
+    else:  # search a catalog directly, embedded with --embedder
+        catalog = _load_catalog(args)
+        feats = _embed(args, catalog, report_path=None)
+        search = PhotoSearch(feats, _embedder(args), item_ids=catalog.item_ids, adapter=adapter)
     ids, scores = search.search(args.image, k=args.k)  # photos are embedded in memory, never stored
     lines = [json.dumps({"query": Path(p).name, "similar": _entries(i, s)}) for p, i, s in zip(args.image, ids, scores)]
     text = "\n".join(lines) + "\n"
@@ -185,6 +216,38 @@ def cmd_search(args):
         atomic_write_text(args.out, text)
     else:
         sys.stdout.write(text)
+
+
+def cmd_adapt(args):
+    import numpy as np
+    from features.adapt import VisualAdapter
+    catalog = _load_catalog(args)
+    args.embedder, args.head = "raw", None
+    feats = _embed(args, catalog, report_path=None)
+    df = catalog.df
+    groups = df[args.group_column].to_numpy(dtype=object) if args.group_column else None
+    labels = df[args.label_column].to_numpy(dtype=object) if args.label_column else None
+    for col in (args.group_column, args.label_column):
+        if col and col not in df.columns:
+            raise ValueError(f"catalog has no column {col!r} (columns: {list(df.columns)})")
+    pairs = None
+    if args.interactions:
+        from recsys.data import Dataset, load_interactions
+        data = Dataset(catalog, load_interactions(args.interactions), on_unknown="skip")
+        X = data.matrix()
+        pairs = []
+        for u in range(X.shape[0]):
+            items = X[u].indices
+            if 2 <= len(items) <= 50:
+                pairs.extend((a, b) for k, a in enumerate(items) for b in items[k + 1:])
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    ad = VisualAdapter(**_parse_params(args.param))
+    if pairs is not None and "pair_weight" not in (_parse_params(args.param) or {}):
+        ad.pair_weight = 0.3
+    ad.fit(feats, groups=groups, labels=labels, pairs=pairs)
+    ad.input_signature_ = feats.signature
+    ad.save(args.out)
+    print(f"adapter head trained on {int(feats.present.sum())} images -> {args.out}")
 
 
 def cmd_evaluate(args):
@@ -237,13 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_similar)
 
     q = sub.add_parser("search", help="catalog items similar to a photo (the photo is never stored)")
-    q.add_argument("--model", required=True, help="model folder of a visual, hybrid or lightfm model")
+    q.add_argument("--model", default=None, help="model folder of a visual, hybrid or lightfm model "
+                   "(or give --catalog/--images-root to search a catalog directly)")
+    _add_catalog_args(q)
+    _add_embed_args(q)
     q.add_argument("--image", required=True, action="append", help="query photo (repeatable)")
     q.add_argument("--k", type=int, default=10)
-    q.add_argument("--weights", default=None, help="backbone weights, if the model used non-default ones")
-    q.add_argument("--device", default="auto")
     q.add_argument("--out", default=None, help="write JSONL here instead of standard output")
     q.set_defaults(func=cmd_search)
+
+    a = sub.add_parser("adapt", help="train a projection head that adapts image vectors to a catalog")
+    _add_catalog_args(a)
+    _add_embed_args(a)
+    a.add_argument("--group-column", default=None, help="variant-group column (e.g. product_code)")
+    a.add_argument("--label-column", default=None, help="category column (e.g. category)")
+    a.add_argument("--interactions", default=None, help="co-interaction pairs as a further signal")
+    a.add_argument("--param", action="append", help="VisualAdapter key=value (repeatable)")
+    a.add_argument("--out", required=True, help="head file (.safetensors; settings in <out>.json)")
+    a.set_defaults(func=cmd_adapt)
 
     v = sub.add_parser("evaluate", help="compare models on a held-out split; writes metrics.json and report.html")
     v.add_argument("--dataset", default="demo", choices=["demo", "movielens-1m", "hm", "csv"])

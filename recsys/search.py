@@ -19,18 +19,30 @@ class PhotoSearch:
 
     Parameters
     ----------
-    model : Recommender
-        A fitted model that uses images (``visual``, ``hybrid``, ``lightfm`` with visual features).
+    model : Recommender or features.ItemFeatures
+        A fitted model that uses images (``visual``, ``hybrid``, ``lightfm`` with visual features),
+        or a catalog's item features (then give ``item_ids``).
     embedder : visual.ImageEmbedder, optional
         Defaults to one rebuilt from the settings recorded when the catalog was embedded.
+    adapter : features.adapt.VisualAdapter, optional
+        Needed when the catalog vectors went through an adapter head (checked by its id).
     """
 
-    def __init__(self, model, embedder=None, *, weights=None, device: str = "auto"):
-        vv = model._visual_vectors()
-        if vv is None:
-            raise ValueError(f"model {model.name!r} does not use images; search by photo needs a visual, "
-                             "hybrid or lightfm (visual features) model")
-        sig = getattr(model, "feature_signature_", {}) or {}
+    def __init__(self, model, embedder=None, *, item_ids=None, weights=None, device: str = "auto",
+                 adapter=None):
+        from features import ItemFeatures
+        if isinstance(model, ItemFeatures):  # a catalog's vectors, without a recommendation model
+            if item_ids is None or len(item_ids) != model.n_items:
+                raise ValueError("searching ItemFeatures needs item_ids, one per row")
+            vv, sig = (model.vectors, model.present), model.signature
+            self._ids = np.asarray(item_ids, dtype=object)
+        else:
+            vv = model._visual_vectors()
+            if vv is None:
+                raise ValueError(f"model {model.name!r} does not use images; search by photo needs a visual, "
+                                 "hybrid or lightfm (visual features) model")
+            sig = getattr(model, "feature_signature_", {}) or {}
+            self._ids = model.items_.ids
         if embedder is None:
             from visual import ImageEmbedder
             if not sig:
@@ -44,8 +56,13 @@ class PhotoSearch:
             if diff:
                 raise ValueError(f"the query embedder differs from the one that embedded the catalog "
                                  f"(catalog vs query: {diff})")
+        if sig.get("adapter") and (adapter is None or getattr(adapter, "id_", None) != sig["adapter"]):
+            raise ValueError(f"the catalog vectors went through adapter head {sig['adapter']}: pass that head "
+                             "(--head) to search by photo")
         self.model = model
         self.embedder = embedder
+        self.adapter = adapter if sig.get("adapter") else None
+        self.text_weight = float(sig["text_weight"]) if "fused_text" in sig else None
         self.index = VectorIndex(*vv)
 
     def search(self, images, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -55,5 +72,13 @@ class PhotoSearch:
         :class:`visual.ImageError` naming the image that cannot be used.
         """
         q = self.embedder.embed_images(list(images))
+        if self.adapter is not None:
+            from features import ItemFeatures
+            q = self.adapter.transform(ItemFeatures(q, np.ones(len(q), bool))).vectors
+        if self.text_weight is not None:  # fused catalog: a photo has only the image part
+            pad = self.index.vectors.shape[1] - q.shape[1]
+            q = np.hstack([q * np.sqrt(1.0 - self.text_weight), np.zeros((len(q), pad), np.float32)])
         idx, scores = self.index.search(q, k)
-        return self.model._to_ids(idx), scores
+        ids = self._ids[np.maximum(idx, 0)].astype(object)
+        ids[idx < 0] = None
+        return ids, scores

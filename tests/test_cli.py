@@ -124,3 +124,31 @@ def test_search_by_photo_stores_nothing(tmp_path, demo):
            "--model", "popularity", "--out", als)
     p = visrec("search", "--model", als, "--image", photos / "upload.png", check=False)
     assert p.returncode == 2 and "does not use images" in p.stderr
+
+
+def test_embedder_choices_for_similar_and_search(tmp_path, demo):
+    cat = demo.dir / "catalog.csv"
+    head = tmp_path / "head.safetensors"
+    visrec("adapt", "--catalog", cat, "--label-column", "category", "--cache", demo.cache,
+           "--param", "epochs=3", "--param", "progress=false", "--out", head)
+    assert head.exists() and (tmp_path / "head.safetensors.json").exists()
+    out = {}
+    for kind, extra in (("raw", []), ("adapted", ["--head", head]), ("fused", ["--text-model", "tfidf"])):
+        f = tmp_path / f"sim-{kind}.jsonl"
+        visrec("similar", "--catalog", cat, "--embedder", kind, *extra, "--k", 5, "--cache", demo.cache, "--out", f)
+        out[kind] = read_jsonl(f)
+        assert len(out[kind]) == 1000
+    categories = dict(zip(demo.catalog.df["item_id"], demo.catalog.df["category"]))
+
+    def precision(rows):
+        return sum(categories[x["item_id"]] == categories[r["item_id"]] for r in rows for x in r["similar"]) / (5 * len(rows))
+    assert precision(out["adapted"]) > precision(out["raw"])  # trained on these very labels
+    assert precision(out["fused"]) > precision(out["raw"])  # titles name the category
+    photo = demo.dir / "images" / "fm0042.png"
+    for kind, extra in (("raw", []), ("adapted", ["--head", head]), ("fused", ["--text-model", "tfidf"])):
+        p = visrec("search", "--catalog", cat, "--embedder", kind, *extra, "--image", photo, "--k", 3,
+                   "--cache", demo.cache)
+        top = json.loads(p.stdout)["similar"][0]["item_id"]
+        assert top == "fm0042", (kind, p.stdout)
+    p = visrec("similar", "--catalog", cat, "--embedder", "adapted", "--out", tmp_path / "x.jsonl", check=False)
+    assert p.returncode == 2 and "--head" in p.stderr
