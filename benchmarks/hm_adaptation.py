@@ -23,13 +23,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def split_products(codes, fraction, seed):
-    uniq = np.unique(codes)
-    rng = np.random.default_rng(seed)
-    held = set(rng.choice(uniq, size=int(round(len(uniq) * fraction)), replace=False).tolist())
-    return np.array([c in held for c in codes])
-
-
 def scores(vectors, present, cats, codes, mask, k=10):
     from evaluation.retrieval import group_recall_at_k, label_precision_at_k
     v = vectors[mask]
@@ -43,15 +36,20 @@ def main():
     ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/datasets/hm-sample"))
     ap.add_argument("--dev-fraction", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--cache", default=str(Path.home() / ".cache/visrec/embeddings/efficientnet_lite0-pad-224"))
+    ap.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])
+    ap.add_argument("--cache", default=None, help="default ~/.cache/visrec/embeddings/efficientnet_lite0-<preprocess>-224")
     ap.add_argument("--out-head", default=None, help="also save the head trained on train+validation here")
+    ap.add_argument("--ship", default=None, help="also save (float16) a head trained on ALL products here")
     ap.add_argument("--param", action="append", default=[], help="VisualAdapter key=value")
     a = ap.parse_args()
+    from evaluation.splits import group_holdout as split_products
     from features import embed_catalog
     from features.adapt import VisualAdapter
     from recsys.data import load_hm
     catalog, _ = load_hm(a.data_dir)
-    feats = embed_catalog(catalog, cache_dir=a.cache)
+    from visual import ImageEmbedder
+    cache = a.cache or Path.home() / f".cache/visrec/embeddings/efficientnet_lite0-{a.preprocess}-224"
+    feats = embed_catalog(catalog, ImageEmbedder(preprocess=a.preprocess), cache_dir=cache)
     df = catalog.df
     codes = df["product_code"].to_numpy(dtype=object)
     cats = df["category"].astype(object).where(df["category"].notna(), None).to_numpy()
@@ -81,6 +79,11 @@ def main():
         ad.input_signature_ = feats.signature
         ad.save(a.out_head)
         print(f"saved head trained on train+validation products -> {a.out_head}")
+    if a.ship:
+        ad, _ = train(np.ones(len(codes), bool))
+        ad.input_signature_ = feats.signature
+        ad.save(a.ship, half=True)
+        print(f"saved head trained on all {len(codes)} products -> {a.ship}")
 
 
 if __name__ == "__main__":

@@ -44,3 +44,32 @@ def group_recall_at_k(vectors: np.ndarray, groups, k: int = 10, present=None) ->
         row = [j for j in row if j >= 0 and j != r][:k]
         out[qi] = np.sum(g[idx[row]] == g[idx[r]]) / (sizes[r] - 1)
     return out
+
+
+def score_similar_feed(rows, labels: dict, groups: dict, k: int = 10) -> dict:
+    """The two retrieval numbers from a similar-items feed (``visrec similar`` JSONL rows).
+
+    ``labels``: item id -> category (items without one are skipped as queries and as
+    neighbours); ``groups``: item id -> variant group. Returns the mean category precision@k
+    over labelled neighbours and the mean recall@k of the other members of each item's group
+    that are in the feed.
+    """
+    in_feed = {r["item_id"] for r in rows}
+    size: dict = {}
+    for i in in_feed:
+        if groups.get(i) is not None:
+            size[groups[i]] = size.get(groups[i], 0) + 1
+    prec, rec = [], []
+    for r in rows:
+        q = r["item_id"]
+        nb = [x["item_id"] for x in r["similar"][:k]]
+        if labels.get(q) is not None:
+            judged = [labels[n] for n in nb if labels.get(n) is not None]
+            if judged:
+                prec.append(np.mean([lab == labels[q] for lab in judged]))
+        g = groups.get(q)
+        if g is not None and size.get(g, 0) >= 2:
+            rec.append(sum(groups.get(n) == g for n in nb) / (size[g] - 1))
+    return {f"type_precision@{k}": float(np.mean(prec)) if prec else float("nan"),
+            f"variant_recall@{k}": float(np.mean(rec)) if rec else float("nan"),
+            "n_precision": len(prec), "n_recall": len(rec)}

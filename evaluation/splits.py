@@ -66,3 +66,13 @@ def temporal_split(interactions: Interactions, *, cut=None, test_days: float | N
     desc = {"protocol": "temporal", "cut": pd.Timestamp(cut_s, unit="s", tz="UTC").isoformat(),
             "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
+
+
+def group_holdout(groups, fraction: float, seed: int = 0) -> np.ndarray:
+    """Boolean mask holding out ``fraction`` of the distinct ``groups`` (e.g. products), so that
+    members of one group (e.g. colour variants) never sit on both sides."""
+    groups = np.asarray(groups, dtype=object)
+    uniq = np.unique(groups.astype(str))
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(uniq, size=int(round(len(uniq) * fraction)), replace=False).tolist())
+    return np.array([str(g) in held for g in groups])

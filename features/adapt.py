@@ -10,6 +10,7 @@ Saved as safetensors + JSON (no pickle).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -199,14 +200,18 @@ class VisualAdapter:
         sig = dict(features.signature, adapter=getattr(self, "id_", "unsaved"))
         return ItemFeatures(v, features.present, features.source + "+adapted", features.errors, sig)
 
-    def save(self, path) -> Path:
-        """``path`` (a .safetensors file) plus ``path.json`` with settings and the input signature."""
+    def save(self, path, *, half: bool = False) -> Path:
+        """``path`` (a .safetensors file) plus ``path.json`` with settings and the input signature.
+        ``half=True`` stores float16 weights (half the size; computed in float32 when loaded)."""
         from safetensors.torch import save_file
         from visual.store import atomic_write_text
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        save_file({k: v.contiguous() for k, v in self.head_.state_dict().items()}, str(tmp))
+        dtype = torch.float16 if half else torch.float32
+        save_file({k: v.to(dtype).contiguous() for k, v in self.head_.state_dict().items()}, str(tmp))
+        from visual.store import default_mode
+        os.chmod(tmp, default_mode())
         import hashlib
         self.id_ = "sha256:" + hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]
         tmp.replace(path)
@@ -222,8 +227,35 @@ class VisualAdapter:
         meta = json.loads(Path(str(path) + ".json").read_text())
         ad = cls(**meta["params"], progress=False)
         head = _Head(meta["in_dim"], ad.hidden, ad.out_dim, ad.dropout)
-        head.load_state_dict(load_file(str(path)))
+        head.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
         head.eval()
         ad.head_, ad.in_dim_, ad.id_ = head, meta["in_dim"], meta["id"]
         ad.input_signature_ = meta.get("input", {})
         return ad
+
+
+#: heads shipped with visrec, by the embedder settings they expect
+HEADS_DIR = Path(__file__).resolve().parents[1] / "visual" / "heads"
+
+
+def default_head_path(signature: dict) -> Path | None:
+    """The shipped head for vectors made with ``signature`` (backbone, preprocessing, size), if any."""
+    if not signature:
+        return None
+    name = f"hm-{signature.get('backbone')}-{signature.get('preprocess')}-{signature.get('input_size')}.safetensors"
+    p = HEADS_DIR / name
+    return p if p.exists() else None
+
+
+def load_default_head(signature: dict) -> "VisualAdapter":
+    p = default_head_path(signature)
+    if p is None:
+        raise ValueError(f"no shipped adapter head for backbone={signature.get('backbone')}, "
+                         f"preprocess={signature.get('preprocess')}, input_size={signature.get('input_size')}; "
+                         "train one with `visrec adapt` and pass --head")
+    ad = VisualAdapter.load(p)
+    want = {k: ad.input_signature_.get(k) for k in ("backbone", "weights_id", "preprocess", "input_size", "dim")}
+    got = {k: signature.get(k) for k in want}
+    if want != got:
+        raise ValueError(f"the shipped head {p.name} expects vectors made with {want}, got {got}")
+    return ad

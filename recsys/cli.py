@@ -39,7 +39,8 @@ def _add_embed_args(p):
     g.add_argument("--embedder", default="raw", choices=["raw", "adapted", "fused"],
                    help="raw backbone vectors; adapted: through a projection head (--head); fused: image "
                         "(adapted if --head is given) + catalog text (title, category, description)")
-    g.add_argument("--head", default=None, help="adapter head (.safetensors) from `visrec adapt`")
+    g.add_argument("--head", default=None, help="adapter head (.safetensors) from `visrec adapt`; default for "
+                   "--embedder adapted: the head shipped for the backbone (EfficientNet-Lite0: trained on H&M)")
     g.add_argument("--text-weight", type=float, default=0.3, help="fused: weight of the text cosine")
     g.add_argument("--text-model", default="auto", choices=["auto", "minilm", "tfidf"])
 
@@ -75,16 +76,24 @@ def _embed(args, catalog, report_path=None):
 def _transform_features(args, catalog, feats):
     """Apply ``--embedder adapted|fused`` to raw image features."""
     kind = getattr(args, "embedder", "raw")
-    if kind == "adapted" and not args.head:
-        raise ValueError("--embedder adapted needs --head HEAD.safetensors (train one with `visrec adapt`)")
-    if args.head:
-        from features.adapt import VisualAdapter
-        feats = VisualAdapter.load(args.head).transform(feats)
+    adapter = _adapter(args, feats.signature)
+    if adapter is not None:
+        feats = adapter.transform(feats)
     if kind == "fused":
         from features import TextEmbedder, fuse
         text = TextEmbedder(args.text_model, progress=False).embed(catalog.text())
         feats = fuse(feats, text, args.text_weight)
     return feats
+
+
+def _adapter(args, signature):
+    """The head for ``--embedder adapted`` (``--head``, else the one shipped for this backbone)."""
+    from features.adapt import VisualAdapter, load_default_head
+    if getattr(args, "head", None):
+        return VisualAdapter.load(args.head)
+    if getattr(args, "embedder", "raw") == "adapted":
+        return load_default_head(signature)
+    return None
 
 
 def _report_skipped(errors, rep):
@@ -196,18 +205,17 @@ def cmd_similar(args):
 def cmd_search(args):
     from recsys.output import _entries
     from recsys.search import PhotoSearch
-    adapter = None
-    if args.head:
-        from features.adapt import VisualAdapter
-        adapter = VisualAdapter.load(args.head)
     if args.model:
         from recsys.models import Recommender
         model = Recommender.load(args.model)
+        adapter = _adapter(args, model.feature_signature_) if (args.head or args.embedder == "adapted") else None
         search = PhotoSearch(model, weights=args.weights, device=args.device, adapter=adapter)
     else:  # search a catalog directly, embedded with --embedder
         catalog = _load_catalog(args)
+        emb = _embedder(args)
         feats = _embed(args, catalog, report_path=None)
-        search = PhotoSearch(feats, _embedder(args), item_ids=catalog.item_ids, adapter=adapter)
+        adapter = _adapter(args, emb.signature())
+        search = PhotoSearch(feats, emb, item_ids=catalog.item_ids, adapter=adapter)
     ids, scores = search.search(args.image, k=args.k)  # photos are embedded in memory, never stored
     lines = [json.dumps({"query": Path(p).name, "similar": _entries(i, s)}) for p, i, s in zip(args.image, ids, scores)]
     text = "\n".join(lines) + "\n"

@@ -56,6 +56,11 @@ class PhotoSearch:
             if diff:
                 raise ValueError(f"the query embedder differs from the one that embedded the catalog "
                                  f"(catalog vs query: {diff})")
+        if sig.get("adapter") and adapter is None:
+            from features.adapt import default_head_path, VisualAdapter
+            p = default_head_path(sig)
+            if p is not None and VisualAdapter.load(p).id_ == sig["adapter"]:
+                adapter = VisualAdapter.load(p)
         if sig.get("adapter") and (adapter is None or getattr(adapter, "id_", None) != sig["adapter"]):
             raise ValueError(f"the catalog vectors went through adapter head {sig['adapter']}: pass that head "
                              "(--head) to search by photo")

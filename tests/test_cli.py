@@ -150,5 +150,11 @@ def test_embedder_choices_for_similar_and_search(tmp_path, demo):
                    "--cache", demo.cache)
         top = json.loads(p.stdout)["similar"][0]["item_id"]
         assert top == "fm0042", (kind, p.stdout)
-    p = visrec("similar", "--catalog", cat, "--embedder", "adapted", "--out", tmp_path / "x.jsonl", check=False)
-    assert p.returncode == 2 and "--head" in p.stderr
+    # without --head, the head shipped for EfficientNet-Lite0 (pad, 224) is used ...
+    visrec("similar", "--catalog", cat, "--embedder", "adapted", "--k", 3, "--cache", demo.cache,
+           "--out", tmp_path / "shipped.jsonl")
+    assert len(read_jsonl(tmp_path / "shipped.jsonl")) == 1000
+    # ... and other settings have none: a clear error
+    p = visrec("similar", "--images-root", demo.dir / "images", "--embedder", "adapted", "--preprocess", "center_crop",
+               "--cache", tmp_path / "cc", "--out", tmp_path / "x.jsonl", check=False)
+    assert p.returncode == 2 and "visrec adapt" in p.stderr

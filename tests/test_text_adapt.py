@@ -74,3 +74,25 @@ def test_retrieval_metrics_hand_case():
     v = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], np.float32)
     assert label_precision_at_k(v, ["a", "a", "b", None], k=1).tolist() == [1.0, 1.0, 0.0]
     assert group_recall_at_k(v, ["x", "x", "y", "z"], k=1).tolist() == [1.0, 1.0]
+
+
+def test_shipped_head_matches_the_default_embedder():
+    from features.adapt import default_head_path, load_default_head
+    from visual import ImageEmbedder
+    sig = ImageEmbedder(progress=False).signature()
+    assert default_head_path(sig) is not None
+    ad = load_default_head(sig)
+    out = ad.transform(ItemFeatures(np.random.default_rng(0).normal(size=(3, 1280)), np.ones(3, bool)))
+    assert out.dim == 256 and np.allclose(np.linalg.norm(out.vectors, axis=1), 1, atol=1e-5)
+    with pytest.raises(ValueError, match="visrec adapt"):
+        load_default_head(dict(sig, preprocess="center_crop"))
+
+
+def test_score_similar_feed():
+    from evaluation.retrieval import score_similar_feed
+    rows = [{"item_id": "a1", "similar": [{"item_id": "a2"}, {"item_id": "b1"}]},
+            {"item_id": "a2", "similar": [{"item_id": "b1"}, {"item_id": "a1"}]},
+            {"item_id": "b1", "similar": [{"item_id": "a1"}, {"item_id": "a2"}]}]
+    got = score_similar_feed(rows, {"a1": "dress", "a2": "dress", "b1": "shoe"},
+                             {"a1": "A", "a2": "A", "b1": "B"}, k=1)
+    assert got["type_precision@1"] == pytest.approx(1 / 3) and got["variant_recall@1"] == 0.5
