@@ -175,3 +175,14 @@ def test_process_decoding_matches_threads(tmp_path):
     assert a.ok.tolist() == b.ok.tolist() == [True] * 4 + [False]
     np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-6)
     assert a.errors[0]["reason"] == b.errors[0]["reason"]
+
+
+def test_huge_photo_is_downscaled_while_decoding(tmp_path, embedder):
+    big = Image.new("RGB", (6000, 4000), (240, 240, 240))
+    big.paste((200, 30, 30), (2000, 1000, 4000, 3000))
+    buf = io.BytesIO()
+    big.save(buf, format="JPEG", quality=85)
+    img = load_image(buf.getvalue(), draft_size=224)
+    assert max(img.size) <= 1500  # JPEG draft mode decoded at a reduced scale
+    v = embedder.embed_images([buf.getvalue()])
+    assert v.shape == (1, 1280) and np.isclose(np.linalg.norm(v), 1, atol=1e-5)
