@@ -1,4 +1,4 @@
-"""Command line: ``visrec demo|embed|train|recommend|similar|evaluate``."""
+"""Command line: ``visrec demo|embed|train|recommend|similar|search|adapt|evaluate``."""
 
 from __future__ import annotations
 
@@ -60,11 +60,11 @@ def _load_catalog(args):
     raise SystemExit("error: give --catalog CATALOG.csv and/or --images-root DIR")
 
 
-def _embed(args, catalog, report_path=None):
+def _embed(args, catalog, report_path=None, embedder=None):
     """Item features for the catalog; items without a usable image are listed on stderr and,
     in full, in ``report_path`` (default ``<--out>.skipped.jsonl``)."""
     from features import embed_catalog
-    emb = _embedder(args)
+    emb = embedder or _embedder(args)
     feats = embed_catalog(catalog, emb, cache_dir=_store_dir(_cache_dir(args.cache), emb))
     feats = _transform_features(args, catalog, feats)
     if report_path is None and getattr(args, "out", None):
@@ -213,7 +213,7 @@ def cmd_search(args):
     else:  # search a catalog directly, embedded with --embedder
         catalog = _load_catalog(args)
         emb = _embedder(args)
-        feats = _embed(args, catalog, report_path=None)
+        feats = _embed(args, catalog, report_path=None, embedder=emb)
         adapter = _adapter(args, emb.signature())
         search = PhotoSearch(feats, emb, item_ids=catalog.item_ids, adapter=adapter)
     ids, scores = search.search(args.image, k=args.k)  # photos are embedded in memory, never stored
