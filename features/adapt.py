@@ -156,7 +156,7 @@ class VisualAdapter:
                 loss.backward()
                 opt.step()
                 sched.step()
-                tot += float(loss)
+                tot += loss.item()
             self.history_.append(tot / steps)
         head.eval()
         self.head_ = head.cpu()
