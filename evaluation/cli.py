@@ -28,7 +28,7 @@ def load_for_evaluation(args):
 
 
 def run_evaluate(args):
-    from evaluation import Experiment, random_split, temporal_split
+    from evaluation import Experiment, random_split, ratio_split, temporal_split
     from evaluation.report import render_report
     from recsys.cli import _embed, _parse_params
     from recsys.models import MODELS, make_model
@@ -43,7 +43,12 @@ def run_evaluate(args):
         m, key = k.split(".", 1)
         params.setdefault(m, {})[key] = v
     models = {n: make_model(n, **params.get(n, {})) for n in names}
-    if args.protocol == "random":
+    if args.protocol == "recbole-811":
+        if args.dataset == "movielens-1m" and args.min_rating is None:
+            args.min_rating = 3  # the published protocol: ratings >= 3 are positives
+            catalog, inter = load_for_evaluation(args)
+        split = ratio_split(inter, (0.8, 0.1, 0.1), seed=args.seed)
+    elif args.protocol == "random":
         split = random_split(inter, args.test_fraction, seed=args.seed)
     else:
         split = temporal_split(inter, test_days=args.test_days) if args.test_days else \

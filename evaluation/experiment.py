@@ -84,6 +84,7 @@ class Experiment:
     def run(self) -> ExperimentResult:
         train = Dataset(self.catalog, self.split.train)
         test = train.encode(self.split.test)
+        valid_matrix = train.encode(self.split.valid) if self.split.valid is not None else None
         n_rel = np.diff(test.indptr)
         uidx = np.flatnonzero(n_rel > 0)
         if len(uidx) == 0:
@@ -96,7 +97,7 @@ class Experiment:
             feats = self.features if model.requires_features or model.uses_visual else None
             model.fit(train, feats)
             t1 = time.perf_counter()
-            idx, _ = model.recommend_index(uidx, kmax, exclude_seen=self.exclude_seen)
+            idx, _ = model.recommend_index(uidx, kmax, exclude_seen=self.exclude_seen, exclude=valid_matrix)
             t2 = time.perf_counter()
             per_user[name] = ranking_metrics(idx, test, uidx, self.ks)
             lists[name] = idx

@@ -12,9 +12,12 @@ from recsys.data import Interactions
 
 @dataclass
 class Split:
+    """Train and test interactions (and optionally validation ones, excluded from test rankings)."""
+
     train: Interactions
     test: Interactions
     description: dict = field(default_factory=dict)
+    valid: Interactions | None = None
 
 
 def random_split(interactions: Interactions, test_fraction: float = 0.2, *, seed: int = 0,
@@ -76,3 +79,36 @@ def group_holdout(groups, fraction: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     held = set(rng.choice(uniq, size=int(round(len(uniq) * fraction)), replace=False).tolist())
     return np.array([str(g) in held for g in groups])
+
+
+def ratio_split(interactions: Interactions, ratios=(0.8, 0.1, 0.1), *, seed: int = 0) -> Split:
+    """Per-user random train/valid/test split by ratios (the RecBole ``RS`` 8:1:1 protocol).
+
+    Each user's distinct items are shuffled; valid and test get ``int(ratio * n)`` items each,
+    plus one each when ``0 < ratio * n < 1`` while train keeps more than one; train gets the rest.
+    """
+    if len(ratios) != 3 or abs(sum(ratios) - 1) > 1e-6:
+        raise ValueError(f"ratios must be three numbers summing to 1, got {ratios}")
+    df = interactions.df
+    pairs = df[["user_id", "item_id"]].drop_duplicates().reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    pairs["_r"] = rng.random(len(pairs))
+    pairs["_rank"] = (pairs.groupby("user_id", sort=False)["_r"].rank(method="first") - 1).astype(int)
+    n = pairs.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
+    cnt_v = np.floor(ratios[1] * n).astype(int)
+    cnt_t = np.floor(ratios[2] * n).astype(int)
+    cnt_tr = n - cnt_v - cnt_t
+    for r, c in ((ratios[2], "t"), (ratios[1], "v")):  # small users: one item to test, then to valid
+        bump = (0 < r * n) & (r * n < 1) & (cnt_tr > 1)
+        if c == "t":
+            cnt_t = cnt_t + bump
+        else:
+            cnt_v = cnt_v + bump
+        cnt_tr = cnt_tr - bump
+    rank = pairs["_rank"].to_numpy()
+    part = np.where(rank < cnt_tr, 0, np.where(rank < cnt_tr + cnt_v, 1, 2))
+    pairs["_part"] = part
+    side = df.merge(pairs[["user_id", "item_id", "_part"]], on=["user_id", "item_id"], how="left")["_part"].to_numpy()
+    desc = {"protocol": "ratio", "ratios": list(ratios), "seed": seed,
+            "n_train": int((side == 0).sum()), "n_valid": int((side == 1).sum()), "n_test": int((side == 2).sum())}
+    return Split(interactions.subset(side == 0), interactions.subset(side == 2), desc, interactions.subset(side == 1))

@@ -93,3 +93,30 @@ def test_experiment_json(demo):
     assert {"recall@10", "ndcg@10", "precision@10", "map@10", "hitrate@10"} <= set(js["popularity"])
     assert len(res.per_user["visual"]["recall@10"]) == len(res.users) == js["split"]["n_users_evaluated"]
     assert js["visual"]["cold_share@10"] > js["popularity"]["cold_share@10"] == 0
+
+
+def test_ratio_split_811():
+    from evaluation import ratio_split
+    inter = _inter(n_users=60, n_items=80, seed=3)
+    s = ratio_split(inter, (0.8, 0.1, 0.1), seed=0)
+    parts = [set(zip(p.df.user_id, p.df.item_id)) for p in (s.train, s.valid, s.test)]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert sum(len(p) for p in (s.train, s.valid, s.test)) == len(inter)
+    n = inter.df.groupby("user_id").size()
+    te = s.test.df.groupby("user_id").size().reindex(n.index, fill_value=0)
+    assert ((te == np.floor(0.1 * n)) | ((n < 10) & (te == 1))).all()  # int(0.1 n), or 1 for small users
+    assert set(s.train.df.user_id) == set(inter.df.user_id)
+
+
+def test_validation_items_are_excluded_from_test_rankings(demo):
+    from evaluation import ratio_split
+    from recsys.data import Dataset
+    from recsys.models import make_model
+    s = ratio_split(demo.interactions, seed=1)
+    train = Dataset(demo.catalog, s.train)
+    valid = train.encode(s.valid)
+    m = make_model("popularity").fit(train)
+    users = np.flatnonzero(np.diff(valid.indptr) > 0)[:50]
+    idx, _ = m.recommend_index(users, 20, exclude=valid)
+    for u, row in zip(users, idx):
+        assert not set(valid[u].indices) & set(row)

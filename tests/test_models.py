@@ -6,7 +6,7 @@ from recsys.data import Catalog, Dataset, Interactions, UnknownIdError
 from recsys.models import MODELS, Recommender, make_model
 
 FAST = {"als": {"progress": False, "iterations": 8}, "lightfm": {"progress": False, "epochs": 10},
-        "hybrid": {"progress": False, "iterations": 8}}
+        "hybrid": {"progress": False, "iterations": 8}, "ease": {"lambda_": 50.0}}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_save_load_roundtrip(fitted, demo, tmp_path, name):
     b, sb = m2.recommend(users, k=10)
     np.testing.assert_allclose(sa, sb, rtol=1e-5)
     assert (a == b).mean() > 0.95  # only exact ties may reorder
-    if name != "popularity":
+    if name not in ("popularity", "ease"):
         assert m2.similar_items(demo.dataset.items.ids[:3], k=5)[0].shape == (3, 5)
 
 
@@ -62,6 +62,7 @@ def test_planted_preferences_recovered_on_cold_items(fitted, demo):
     prec = {n: _preferred_precision(fitted[n], demo) for n in ("visual", "hybrid", "lightfm", "als", "popularity")}
     assert prec["visual"] > 0.6 and prec["hybrid"] > 0.6 and prec["lightfm"] > 0.5, prec
     assert prec["als"] < 0.3 and prec["popularity"] < 0.3, prec
+    assert _preferred_precision(fitted["ease"], demo) < 0.3 and _preferred_precision(fitted["itemknn"], demo) < 0.3
 
 
 def test_similar_items_cover_cold_items(fitted, demo):
@@ -119,3 +120,12 @@ def test_photo_search_refuses_mismatched_embedder(fitted):
         PhotoSearch(fitted["visual"], ImageEmbedder(preprocess="center_crop", progress=False))
     with pytest.raises(ValueError, match="does not use images"):
         PhotoSearch(fitted["als"])
+
+
+def test_ease_and_itemknn_beat_popularity_on_the_demo(demo):
+    from evaluation import Experiment, random_split
+    split = random_split(demo.interactions, 0.2, seed=0)
+    models = {n: make_model(n, **FAST.get(n, {})) for n in ("popularity", "ease", "itemknn")}
+    m = Experiment(models, split, demo.catalog, verbose=False).run().means()
+    assert m["ease"]["ndcg@10"] > m["popularity"]["ndcg@10"] * 1.5
+    assert m["itemknn"]["ndcg@10"] > m["popularity"]["ndcg@10"] * 1.5

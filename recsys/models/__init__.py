@@ -6,6 +6,7 @@ from .als import ALSRecommender
 from .lightfm_visual import LightFMRecommender
 from .visual_content import VisualContentRecommender
 from .hybrid import HybridRecommender
+from .neighbours import EASERecommender, ItemKNNRecommender
 
 #: model name -> class, as used by the CLI and saved models
 MODELS = {
@@ -14,11 +15,13 @@ MODELS = {
     "lightfm": LightFMRecommender,
     "visual": VisualContentRecommender,
     "hybrid": HybridRecommender,
+    "ease": EASERecommender,
+    "itemknn": ItemKNNRecommender,
 }
 
 
 def make_model(name: str, **params) -> Recommender:
-    """A model by name (``popularity``, ``als``, ``lightfm``, ``visual``, ``hybrid``)."""
+    """A model by name (``popularity``, ``als``, ``lightfm``, ``visual``, ``hybrid``, ``ease``, ``itemknn``)."""
     try:
         cls = MODELS[name]
     except KeyError:
@@ -27,4 +30,5 @@ def make_model(name: str, **params) -> Recommender:
 
 
 __all__ = ["Recommender", "NotFittedError", "topk", "PopularityRecommender", "ALSRecommender",
-           "LightFMRecommender", "VisualContentRecommender", "HybridRecommender", "MODELS", "make_model"]
+           "LightFMRecommender", "VisualContentRecommender", "HybridRecommender", "EASERecommender",
+           "ItemKNNRecommender", "MODELS", "make_model"]

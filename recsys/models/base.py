@@ -102,11 +102,13 @@ class Recommender:
 
     # -- scoring -----------------------------------------------------------------------------
     def recommend_index(self, user_index, k: int = 10, exclude_seen: bool = True, *,
-                        candidates: np.ndarray | None = None,
+                        candidates: np.ndarray | None = None, exclude: sp.csr_matrix | None = None,
                         batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` item indices and scores for dense user indices (``-1``/``-inf`` = no item).
 
         ``candidates``: optional item indices to rank among (all items when None).
+        ``exclude``: optional ``n_users x n_items`` matrix of further items to leave out
+        (e.g. a validation split).
         """
         self._check_fitted()
         blocked = None
@@ -123,8 +125,8 @@ class Recommender:
             sc = np.asarray(self._score(u), dtype=np.float32)
             if blocked is not None:
                 sc[:, blocked] = -np.inf
-            if exclude_seen:
-                sub = X[u]
+            for M in ((X,) if exclude_seen else ()) + ((exclude,) if exclude is not None else ()):
+                sub = M[u]
                 sc[np.repeat(np.arange(len(u)), np.diff(sub.indptr)), sub.indices] = -np.inf
             idx, val = topk(sc, k)
             idx[~np.isfinite(val)] = -1

@@ -1,0 +1,123 @@
+"""Strong non-visual baselines: EASE (Steck 2019, closed form) and item-kNN (cosine)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .base import Recommender
+
+
+def _binary(X: sp.csr_matrix) -> sp.csr_matrix:
+    B = X.copy().astype(np.float32)
+    B.data[:] = 1.0
+    return B
+
+
+class EASERecommender(Recommender):
+    """Embarrassingly Shallow Autoencoder: ``B = I - P / diag(P)``, ``P = (X^T X + lambda I)^-1``.
+
+    Cannot rank items without interactions. Memory and time grow with ``n_items^2`` and
+    ``n_items^3``: ``max_items`` guards against catalogs too large for a dense inverse.
+
+    Parameters
+    ----------
+    lambda_ : float
+        L2 regularisation (500 is a good start for MovieLens-1M).
+    max_items : int
+    """
+
+    name = "ease"
+
+    def __init__(self, lambda_: float = 500.0, max_items: int = 20000):
+        self.lambda_ = lambda_
+        self.max_items = max_items
+
+    def _fit(self, user_items, features):
+        n = user_items.shape[1]
+        if n > self.max_items:
+            raise ValueError(f"EASE needs a dense {n}x{n} inverse; the catalog has more than max_items="
+                             f"{self.max_items} items. Use als or raise max_items if memory allows.")
+        X = _binary(user_items)
+        G = (X.T @ X).toarray().astype(np.float64)
+        G[np.diag_indices(n)] += self.lambda_
+        P = np.linalg.inv(G)
+        B = -P / np.diag(P)[None, :]
+        B[np.diag_indices(n)] = 0.0
+        self.weights_ = B.astype(np.float32)
+
+    def _score(self, user_index):
+        return np.asarray(_binary(self.user_items_[user_index]) @ self.weights_, dtype=np.float32)
+
+    def _get_state(self):
+        return {"weights": self.weights_}
+
+    def _set_state(self, state):
+        self.weights_ = state["weights"]
+
+
+class ItemKNNRecommender(Recommender):
+    """Item-based collaborative filtering: cosine similarity of item columns, ``k`` nearest kept.
+
+    Parameters
+    ----------
+    k : int
+        Neighbours kept per item.
+    shrink : float
+        Shrinks similarities of items with few common users: ``sim * n / (n + shrink)``.
+    """
+
+    name = "itemknn"
+
+    def __init__(self, k: int = 50, shrink: float = 0.0):
+        self.k = k
+        self.shrink = shrink
+
+    def _fit(self, user_items, features):
+        X = _binary(user_items).tocsc()
+        counts = np.asarray(X.sum(axis=0)).ravel()
+        norms = np.sqrt(np.maximum(counts, 1e-12))
+        C = (X.T @ X).tocsr().astype(np.float32)  # co-occurrence counts
+        C.setdiag(0)
+        C.eliminate_zeros()
+        C = C.tocoo()
+        sim = C.data / (norms[C.row] * norms[C.col]) * (C.data / (C.data + self.shrink))
+        S = sp.csr_matrix((sim.astype(np.float32), (C.row, C.col)), shape=C.shape)
+        # keep the k largest similarities in each row
+        rows, cols, vals = [], [], []
+        for i in range(S.shape[0]):
+            lo, hi = S.indptr[i], S.indptr[i + 1]
+            if hi - lo > self.k:
+                top = np.argpartition(-S.data[lo:hi], self.k - 1)[: self.k] + lo
+            else:
+                top = np.arange(lo, hi)
+            rows.append(np.full(len(top), i))
+            cols.append(S.indices[top])
+            vals.append(S.data[top])
+        S = sp.csr_matrix((np.concatenate(vals) if vals else [], (np.concatenate(rows) if rows else [],
+                           np.concatenate(cols) if cols else [])), shape=S.shape, dtype=np.float32)
+        self.similarity_ = S
+
+    def _score(self, user_index):
+        return np.asarray((_binary(self.user_items_[user_index]) @ self.similarity_).todense(), dtype=np.float32)
+
+    def _item_vectors(self):
+        return None
+
+    def similar_items_index(self, item_index, k=10):
+        from .base import topk
+        self._check_fitted()
+        S = self.similarity_[np.asarray(item_index, np.int64)].toarray()
+        S[S == 0] = -np.inf
+        S[np.arange(len(S)), np.asarray(item_index)] = -np.inf
+        idx, sc = topk(S, k)
+        idx[~np.isfinite(sc)] = -1
+        return idx, sc
+
+    def _get_state(self):
+        S = self.similarity_
+        return {"sim_data": S.data, "sim_indices": S.indices, "sim_indptr": S.indptr, "sim_shape": np.asarray(S.shape)}
+
+    def _set_state(self, state):
+        self.similarity_ = sp.csr_matrix((state["sim_data"], state["sim_indices"], state["sim_indptr"]),
+                                         shape=tuple(state["sim_shape"]))
