@@ -9,7 +9,6 @@ k-means centroids of the visual space ("visual words"), a handful of non-zeros p
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from .item_features import ItemFeatures
@@ -64,26 +63,6 @@ class VisualCodebook:
         out = sp.csr_matrix((w.ravel().astype(np.float32), (rows, top.ravel())), shape=(features.n_items, len(c)))
         out.eliminate_zeros()
         return out
-
-
-def metadata_tokens(catalog, columns=("category",)) -> tuple[sp.csr_matrix, list[str]]:
-    """One-hot (multi-hot for space-separated values) metadata tokens per catalog item."""
-    vocab: dict[str, int] = {}
-    rows, cols = [], []
-    for col in columns:
-        if col not in catalog.df.columns:
-            continue
-        for i, v in enumerate(catalog.df[col].tolist()):
-            if pd.isna(v):
-                continue
-            for tok in str(v).split():
-                j = vocab.setdefault(f"{col}={tok}", len(vocab))
-                rows.append(i)
-                cols.append(j)
-    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(catalog), len(vocab)))
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    return m, list(vocab)
 
 
 def lightfm_item_features(n_items: int, *blocks, identity: bool = True, weights=None) -> sp.csr_matrix:

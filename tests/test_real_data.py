@@ -1,8 +1,6 @@
 """End-to-end checks on the real datasets in ../shared/datasets (skipped when absent)."""
 
-import json
 
-import numpy as np
 import pytest
 
 from conftest import shared_dataset

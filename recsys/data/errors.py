@@ -36,10 +36,6 @@ class ValidationReport:
     def skip(self, source: str, row: int | None, reason: str, value=None) -> None:
         self.skipped.append({"source": str(source), "row": row, "reason": reason, "value": value})
 
-    def extend(self, other: "ValidationReport") -> None:
-        self.skipped.extend(other.skipped)
-        self.merged += other.merged
-
     def __bool__(self) -> bool:
         return bool(self.skipped) or self.merged > 0
 

@@ -65,11 +65,6 @@ class IdMap:
         """External ids of dense indices (same shape as ``index``)."""
         return self.ids[np.asarray(index, dtype=np.int64)]
 
-    def extend(self, new_ids: Iterable) -> "IdMap":
-        """A new map with ``new_ids`` appended (ids already present are kept once)."""
-        extra = [str(i) for i in new_ids if str(i) not in self._index]
-        return IdMap(list(self.ids) + list(dict.fromkeys(extra)), kind=self.kind)
-
     def to_list(self) -> list[str]:
         return [str(i) for i in self.ids]
 

@@ -132,13 +132,6 @@ class Catalog:
             return [""] * len(self)
         return self.df[cols].fillna("").astype(str).agg(" ".join, axis=1).str.strip().tolist()
 
-    def add_items(self, df: pd.DataFrame) -> "Catalog":
-        """A new catalog with the rows of ``df`` appended (ids already present are updated)."""
-        new = Catalog.from_frame(df, self.images_root, source="<added items>")
-        keep = self.df[~self.df["item_id"].isin(new.df["item_id"])]
-        merged = pd.concat([keep, new.df], ignore_index=True)
-        return Catalog(merged, self.images_root, self.report, self.source)
-
 
 @dataclass
 class Interactions:
