@@ -129,3 +129,15 @@ def test_ease_and_itemknn_beat_popularity_on_the_demo(demo):
     m = Experiment(models, split, demo.catalog, verbose=False).run().means()
     assert m["ease"]["ndcg@10"] > m["popularity"]["ndcg@10"] * 1.5
     assert m["itemknn"]["ndcg@10"] > m["popularity"]["ndcg@10"] * 1.5
+
+
+def test_visual_kernel_cache_gives_the_same_scores(fitted, demo):
+    m = fitted["visual"]
+    users = np.arange(40)
+    cached = m._score(users)
+    m.kernel_cache_items = 0  # large-catalog path: kernel blocks computed per batch of users
+    try:
+        streamed = m._score(users)
+    finally:
+        del m.kernel_cache_items
+    np.testing.assert_allclose(cached, streamed, rtol=1e-4, atol=1e-4)

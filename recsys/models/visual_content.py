@@ -47,6 +47,7 @@ class VisualContentRecommender(Recommender):
         self.weighting = weighting
 
     def _fit(self, user_items, features):
+        self._kernel = None
         self.item_vectors_ = features.vectors
         self.present_ = features.present
         counts = np.diff(user_items.tocsc().indptr).astype(np.float32)
@@ -67,9 +68,22 @@ class VisualContentRecommender(Recommender):
         n = np.linalg.norm(P, axis=1, keepdims=True)
         return np.where(n > 0, P / np.maximum(n, 1e-12), 0).astype(np.float32)
 
+    #: catalogs up to this many items keep the item--item kernel in memory (n^2 float32)
+    kernel_cache_items = 8000
+
     def _kernel_scores(self, W: sp.csr_matrix) -> np.ndarray:
         E = self.item_vectors_
-        out = np.empty((W.shape[0], E.shape[0]), np.float32)
+        n = E.shape[0]
+        if n <= self.kernel_cache_items:
+            if getattr(self, "_kernel", None) is None:  # computed once, reused by every batch
+                K = E @ E.T
+                K -= 1.0
+                K /= self.temperature
+                np.exp(K, out=K)
+                self._kernel = K
+            dens = np.asarray(W @ self._kernel, dtype=np.float32)
+            return np.log(dens + 1e-30)
+        out = np.empty((W.shape[0], n), np.float32)
         # sub-batch users so that the |history| x n_items kernel block stays ~<= 64M floats
         step = max(1, int(64e6 // max(1, E.shape[0] * max(1.0, W.getnnz() / max(1, W.shape[0])))))
         for s in range(0, W.shape[0], step):
@@ -111,6 +125,7 @@ class VisualContentRecommender(Recommender):
         return {"item_vectors": self.item_vectors_, "present": self.present_, "popularity": self.popularity_}
 
     def _set_state(self, state):
+        self._kernel = None
         self.item_vectors_ = state["item_vectors"]
         self.present_ = state["present"].astype(bool)
         self.popularity_ = state["popularity"]
