@@ -28,7 +28,7 @@ def load_for_evaluation(args):
 
 
 def run_evaluate(args):
-    from evaluation import Experiment, random_split, ratio_split, temporal_split
+    from evaluation import Experiment, cold_item_split, random_split, ratio_split, temporal_split
     from evaluation.report import render_report
     from recsys.cli import _embed, _parse_params
     from recsys.models import MODELS, make_model
@@ -48,6 +48,8 @@ def run_evaluate(args):
             args.min_rating = 3  # the published protocol: ratings >= 3 are positives
             catalog, inter = load_for_evaluation(args)
         split = ratio_split(inter, (0.8, 0.1, 0.1), seed=args.seed)
+    elif args.protocol == "cold-items":
+        split = cold_item_split(inter, args.test_fraction, seed=args.seed)
     elif args.protocol == "random":
         split = random_split(inter, args.test_fraction, seed=args.seed)
     else:

@@ -91,15 +91,21 @@ class Experiment:
             raise ValueError("no test user is known to the training data; check the split")
         counts = train.item_counts()
         kmax = max(self.ks)
+        cold_protocol = self.split.description.get("protocol") == "cold-items"
+        # cold-items protocol: users rank only the held-out items, which have no training history
+        candidates = np.flatnonzero((counts == 0) & (np.diff(test.tocsc().indptr) > 0)) if cold_protocol else None
         per_user, lists, info = {}, {}, {}
         for name, model in self.models.items():
             t0 = time.perf_counter()
             feats = self.features if model.requires_features or model.uses_visual else None
             model.fit(train, feats)
             t1 = time.perf_counter()
-            idx, _ = model.recommend_index(uidx, kmax, exclude_seen=self.exclude_seen, exclude=valid_matrix)
+            idx, _ = model.recommend_index(uidx, kmax, exclude_seen=self.exclude_seen, exclude=valid_matrix,
+                                           candidates=candidates)
             t2 = time.perf_counter()
             per_user[name] = ranking_metrics(idx, test, uidx, self.ks)
+            if cold_protocol:
+                per_user[name]["auc"] = self._auc(model, uidx, test, candidates)
             lists[name] = idx
             valid = idx[idx >= 0]
             info[name] = {"visual": bool(model.uses_visual), "fit_seconds": round(t1 - t0, 3),
@@ -111,3 +117,15 @@ class Experiment:
                 print(f"[evaluate] {name}: fit {t1 - t0:.1f}s, recommend {t2 - t1:.2f}s, {means}", flush=True)
         return ExperimentResult(train.users.ids[uidx], per_user, lists, info, dict(self.split.description),
                                 train, test, uidx)
+
+    @staticmethod
+    def _auc(model, users, test, candidates, batch: int = 1024) -> np.ndarray:
+        from .metrics import auc_per_user
+        out = []
+        for s in range(0, len(users), batch):
+            u = users[s:s + batch]
+            sc = np.asarray(model._score(u), dtype=np.float64)[:, candidates]
+            pos = test[u][:, candidates].toarray() > 0
+            out.append(auc_per_user(sc, pos))
+        auc = np.concatenate(out)
+        return np.where(np.isnan(auc), 0.5, auc)

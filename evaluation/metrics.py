@@ -67,3 +67,18 @@ def ranking_metrics(lists: np.ndarray, test: sp.csr_matrix, users: np.ndarray, k
         out[f"map@{k}"] = (prec_at_i[:, :k] * hits[:, :k]).sum(axis=1) / np.minimum(n_rel, k)
         out[f"hitrate@{k}"] = (h > 0).astype(np.float64)
     return out
+
+
+def auc_per_user(scores: np.ndarray, positives: np.ndarray) -> np.ndarray:
+    """Per-row AUC: the probability that a random positive outranks a random negative (ties
+    count one half). ``scores`` and boolean ``positives`` are ``(n_users, n_candidates)``; rows
+    without positives or without negatives get NaN."""
+    from scipy.stats import rankdata
+    r = rankdata(scores, axis=1)  # average ranks handle ties
+    n_pos = positives.sum(axis=1)
+    n_neg = positives.shape[1] - n_pos
+    sum_pos = (r * positives).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = (sum_pos - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    auc[(n_pos == 0) | (n_neg == 0)] = np.nan
+    return auc

@@ -112,3 +112,15 @@ def ratio_split(interactions: Interactions, ratios=(0.8, 0.1, 0.1), *, seed: int
     desc = {"protocol": "ratio", "ratios": list(ratios), "seed": seed,
             "n_train": int((side == 0).sum()), "n_valid": int((side == 1).sum()), "n_test": int((side == 2).sum())}
     return Split(interactions.subset(side == 0), interactions.subset(side == 2), desc, interactions.subset(side == 1))
+
+
+def cold_item_split(interactions: Interactions, fraction: float = 0.2, *, seed: int = 0) -> Split:
+    """Hold out ``fraction`` of the items with all their interactions: they are cold (no history)
+    at training time, and each user is then asked to rank them (the ``cold-items`` protocol)."""
+    items = np.unique(interactions.df["item_id"].to_numpy().astype(str))
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(items, size=int(round(len(items) * fraction)), replace=False).tolist())
+    is_test = interactions.df["item_id"].astype(str).isin(held).to_numpy()
+    desc = {"protocol": "cold-items", "fraction": fraction, "seed": seed, "n_cold_items": len(held),
+            "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
+    return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)

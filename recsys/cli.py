@@ -332,9 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--data-dir", default=None, help="dataset folder (movielens-1m, hm)")
     _add_catalog_args(v)
     v.add_argument("--interactions", default=None, help="for --dataset csv")
-    v.add_argument("--protocol", default="random", choices=["random", "temporal", "recbole-811"],
+    v.add_argument("--protocol", default="random", choices=["random", "temporal", "recbole-811", "cold-items"],
                    help="random: per-user 80/20; temporal: global time cut; recbole-811: per-user 8:1:1 "
-                        "train/valid/test, valid items excluded from test rankings (MovieLens: ratings >= 3)")
+                        "train/valid/test, valid items excluded from test rankings (MovieLens: ratings >= 3); "
+                        "cold-items: --test-fraction of items held out with all their interactions, "
+                        "users rank only those (AUC, Recall@k)")
     v.add_argument("--test-fraction", type=float, default=0.2)
     v.add_argument("--test-days", type=float, default=None, help="temporal: last N days as test")
     v.add_argument("--min-rating", type=float, default=None, help="movielens-1m: keep ratings >= this")

@@ -120,3 +120,32 @@ def test_validation_items_are_excluded_from_test_rankings(demo):
     idx, _ = m.recommend_index(users, 20, exclude=valid)
     for u, row in zip(users, idx):
         assert not set(valid[u].indices) & set(row)
+
+
+def test_auc_matches_pairwise_definition():
+    from evaluation.metrics import auc_per_user
+    rng = np.random.default_rng(0)
+    sc = rng.integers(0, 5, size=(20, 12)).astype(float)  # with ties
+    pos = rng.random((20, 12)) < 0.3
+    pos[0] = False
+    got = auc_per_user(sc, pos)
+    for r in range(1, 20):
+        p, n = sc[r][pos[r]], sc[r][~pos[r]]
+        if len(p) and len(n):
+            want = np.mean([(a > b) + 0.5 * (a == b) for a in p for b in n])
+            assert got[r] == pytest.approx(want)
+    assert np.isnan(got[0])
+
+
+def test_cold_item_protocol(demo):
+    from evaluation import cold_item_split
+    from recsys.models import make_model
+    s = cold_item_split(demo.interactions, 0.2, seed=0)
+    assert not set(s.train.df.item_id) & set(s.test.df.item_id)
+    models = {"popularity": make_model("popularity"), "visual": make_model("visual")}
+    res = Experiment(models, s, demo.catalog, demo.features, verbose=False).run()
+    m = res.means()
+    assert m["popularity"]["auc"] == pytest.approx(0.5)  # no history: chance
+    assert m["visual"]["auc"] > 0.75  # planted category tastes are visual
+    cold = set(demo.dataset.items.to_index(sorted(set(s.test.df.item_id))))
+    assert set(res.lists["visual"].ravel()) - {-1} <= cold  # only held-out items are ranked
