@@ -42,7 +42,7 @@ class HybridRecommender(Recommender):
     requires_features = True
 
     def __init__(self, alpha="auto", alpha_grid=(0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0), factors: int = 64,
-                 regularization: float = 10.0, als_alpha: float = 2.0, iterations: int = 15, cold_neighbours: int = 10,
+                 regularization: float = 10.0, als_alpha: float = 2.0, iterations: int = 15, cold_neighbours: int = 50,
                  temperature: float = 0.05, random_state: int = 0, progress: bool = True):
         if alpha != "auto" and not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"alpha must be in [0, 1] or 'auto', got {alpha!r}")
