@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.data import Dataset
+from recsys.data import Dataset, item_user_counts
 from .metrics import ranking_metrics
 from .splits import Split
 
@@ -93,7 +93,7 @@ class Experiment:
         kmax = max(self.ks)
         cold_protocol = self.split.description.get("protocol") == "cold-items"
         # cold-items protocol: users rank only the held-out items, which have no training history
-        candidates = np.flatnonzero((counts == 0) & (np.diff(test.tocsc().indptr) > 0)) if cold_protocol else None
+        candidates = np.flatnonzero((counts == 0) & (item_user_counts(test) > 0)) if cold_protocol else None
         per_user, lists, info = {}, {}, {}
         for name, model in self.models.items():
             t0 = time.perf_counter()

@@ -59,12 +59,14 @@ class ItemFeatures:
         return ItemFeatures(np.vstack([self.vectors, other.vectors]), np.concatenate([self.present, other.present]),
                             self.source, self.errors + other.errors, self.signature)
 
-    def save(self, path) -> None:
+    def save(self, path, item_ids=None) -> None:
+        """Write an ``.npz`` (vectors, present, source, signature and, if given, item_ids) atomically."""
         from visual.store import atomic_write_bytes
         import io
         buf = io.BytesIO()
+        extra = {} if item_ids is None else {"item_ids": np.asarray([str(i) for i in item_ids])}
         np.savez(buf, vectors=self.vectors, present=self.present, source=np.asarray(self.source),
-                 signature=np.asarray(json.dumps(self.signature)))
+                 signature=np.asarray(json.dumps(self.signature)), **extra)
         atomic_write_bytes(path, buf.getvalue())
 
     @classmethod

@@ -129,17 +129,11 @@ def cmd_demo(args):
 
 
 def cmd_embed(args):
-    import numpy as np
     catalog = _load_catalog(args)
     feats = _embed(args, catalog)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    import io
-    from visual.store import atomic_write_bytes
-    buf = io.BytesIO()
-    np.savez(buf, item_ids=np.asarray(catalog.item_ids.astype(str)), vectors=feats.vectors, present=feats.present,
-             source=np.asarray(feats.source))
-    atomic_write_bytes(out, buf.getvalue())
+    feats.save(out, item_ids=catalog.item_ids)
     print(f"embedded {int(feats.present.sum())}/{len(catalog)} items -> {out}")
 
 

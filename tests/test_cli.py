@@ -157,3 +157,13 @@ def test_embedder_choices_for_similar_and_search(tmp_path, demo):
     p = visrec("similar", "--images-root", demo.dir / "images", "--embedder", "adapted", "--preprocess", "center_crop",
                "--cache", tmp_path / "cc", "--out", tmp_path / "x.jsonl", check=False)
     assert p.returncode == 2 and "visrec adapt" in p.stderr
+
+
+def test_embed_writes_vectors_with_item_ids(tmp_path, demo):
+    import numpy as np
+    from features import ItemFeatures
+    out = tmp_path / "emb.npz"
+    visrec("embed", "--catalog", demo.dir / "catalog.csv", "--cache", demo.cache, "--out", out)
+    with np.load(out, allow_pickle=False) as z:
+        assert z["item_ids"].tolist() == demo.catalog.item_ids.tolist() and z["vectors"].shape == (1000, 1280)
+    np.testing.assert_allclose(ItemFeatures.load(out).vectors, demo.features.vectors, atol=1e-6)

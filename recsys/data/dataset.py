@@ -11,6 +11,11 @@ from .idmap import IdMap
 from .tables import Catalog, Interactions
 
 
+def item_user_counts(user_items: sp.spmatrix) -> np.ndarray:
+    """Number of users with an interaction per item (column non-zeros of a user--item matrix)."""
+    return np.asarray(user_items.getnnz(axis=0))
+
+
 class Dataset:
     """Users and items on dense indices, and the user--item matrix.
 
@@ -84,7 +89,7 @@ class Dataset:
 
     def item_counts(self) -> np.ndarray:
         """Number of distinct users per item."""
-        return np.diff(self.matrix().tocsc().indptr)
+        return item_user_counts(self.matrix())
 
     def cold_items(self) -> np.ndarray:
         """Indices of items with no interactions."""

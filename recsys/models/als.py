@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from recsys.data import item_user_counts
+
 from .base import Recommender
 
 
@@ -65,7 +67,7 @@ class ALSRecommender(Recommender):
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
         # items never interacted with have no collaborative signal
-        cold = np.diff(user_items.tocsc().indptr) == 0
+        cold = item_user_counts(user_items) == 0
         self.item_factors_[cold] = 0
 
     def _score(self, user_index):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.data import item_user_counts
+
 from .als import ALSRecommender, _normalise
 from .base import Recommender, topk
 from .visual_content import VisualContentRecommender
@@ -108,7 +110,7 @@ class HybridRecommender(Recommender):
         return best_a
 
     def _impute_cold_factors(self, user_items):
-        counts = np.diff(user_items.tocsc().indptr)
+        counts = item_user_counts(user_items)
         E, present = self.vis_.item_vectors_, self.vis_.present_
         cold = np.flatnonzero((counts == 0) & present)
         warm = np.flatnonzero((counts > 0) & present)

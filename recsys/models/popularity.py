@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from recsys.data import item_user_counts
+
 from .base import Recommender
 
 
@@ -19,7 +21,7 @@ class PopularityRecommender(Recommender):
         pass
 
     def _fit(self, user_items, features):
-        counts = np.diff(user_items.tocsc().indptr).astype(np.float32)
+        counts = item_user_counts(user_items).astype(np.float32)
         self.item_scores_ = counts / max(1.0, counts.max())
 
     def _score(self, user_index):

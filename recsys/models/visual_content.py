@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.data import item_user_counts
+
 from .base import Recommender
 
 
@@ -50,7 +52,7 @@ class VisualContentRecommender(Recommender):
         self._kernel = None
         self.item_vectors_ = features.vectors
         self.present_ = features.present
-        counts = np.diff(user_items.tocsc().indptr).astype(np.float32)
+        counts = item_user_counts(user_items).astype(np.float32)
         self.popularity_ = counts / max(1.0, counts.max())
 
     def _weights(self, X: sp.csr_matrix) -> sp.csr_matrix:
