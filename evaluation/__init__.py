@@ -1,8 +1,15 @@
-"""Offline evaluation: splits, per-user ranking metrics, model comparison and HTML reports."""
+"""Offline evaluation: splits, per-user ranking metrics, offline A/B comparison and HTML reports."""
 
-from .splits import Split, cold_item_split, random_split, ratio_split, temporal_split
-from .metrics import ranking_metrics, METRICS
+from .splits import (Split, cold_item_split, cold_user_split, leave_last_n, random_split, ratio_split,
+                     temporal_split)
+from .metrics import (METRICS, auc_from_lists, auc_per_user, average_popularity, catalog_coverage,
+                      intra_list_diversity, novelty, ranking_metrics)
+from .stats import holm, paired_bootstrap_ci, wilcoxon_pvalue
 from .experiment import Experiment, ExperimentResult
+from .compare import Comparison, EvalData, compare_files, compare_lists, read_recommendations
 
-__all__ = ["Split", "cold_item_split", "random_split", "ratio_split", "temporal_split", "ranking_metrics", "METRICS", "Experiment",
-           "ExperimentResult"]
+__all__ = ["Split", "cold_item_split", "cold_user_split", "leave_last_n", "random_split", "ratio_split",
+           "temporal_split", "ranking_metrics", "METRICS", "auc_from_lists", "auc_per_user", "average_popularity",
+           "catalog_coverage", "intra_list_diversity", "novelty", "holm", "paired_bootstrap_ci", "wilcoxon_pvalue",
+           "Experiment", "ExperimentResult", "Comparison", "EvalData", "compare_files", "compare_lists",
+           "read_recommendations"]

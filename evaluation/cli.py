@@ -27,6 +27,18 @@ def load_for_evaluation(args):
     return _load_catalog(args), load_interactions(args.interactions)
 
 
+#: model settings each protocol starts from (``--param`` overrides them); printed in metrics.json
+PROTOCOL_PRESETS = {
+    # shop data, next-period purchases: repurchases count, recency matters, and the hybrid
+    # learns its blend on the last four weeks of the training data
+    "temporal": {
+        "hybrid": {"components": ["repurchase", "recent-popularity", "visual", "als-visual"],
+                   "component_params": {"visual": {"half_life_days": 14}}, "validation": "temporal"},
+        "visual": {"half_life_days": 14},
+    },
+}
+
+
 def run_evaluate(args):
     from evaluation import Experiment, cold_item_split, random_split, ratio_split, temporal_split
     from evaluation.report import render_report
@@ -42,7 +54,14 @@ def run_evaluate(args):
             raise SystemExit(f"error: --param for evaluate is model.key=value, got {k!r}")
         m, key = k.split(".", 1)
         params.setdefault(m, {})[key] = v
-    models = {n: make_model(n, **params.get(n, {})) for n in names}
+    preset = PROTOCOL_PRESETS.get(args.protocol, {})
+    settings = {n: {**preset.get(n, {}), **params.get(n, {})} for n in names}
+    models = {n: make_model(n, **settings[n]) for n in names}
+    exclude_seen = args.seen == "exclude" or (args.seen == "auto" and args.protocol != "temporal")
+    if args.k is None:
+        args.k = 12 if (args.protocol == "temporal" and args.dataset == "hm") else 10  # H&M's MAP@12
+    if args.protocol == "temporal" and args.test_days is None and args.dataset == "hm":
+        args.test_days = 56.0  # the last 8 weeks
     if args.protocol == "recbole-811":
         if args.dataset == "movielens-1m" and args.min_rating is None:
             args.min_rating = 3  # the published protocol: ratings >= 3 are positives
@@ -58,11 +77,15 @@ def run_evaluate(args):
     if args.dataset == "movielens-1m" and args.min_rating is not None:
         split.description["min_rating"] = args.min_rating
     split.description["dataset"] = args.dataset
+    split.description["exclude_seen"] = bool(exclude_seen)
+    split.description["k"] = int(args.k)
+    if any(settings.values()):
+        split.description["model_settings"] = {n: v for n, v in settings.items() if v}
     need_feats = any(m.requires_features for m in models.values())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     feats = _embed(args, catalog, out / "skipped_images.jsonl") if need_feats else None
-    result = Experiment(models, split, catalog, feats, ks=(args.k,)).run()
+    result = Experiment(models, split, catalog, feats, ks=(args.k,), exclude_seen=exclude_seen).run()
     print(result.table())
     atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=1))
     render_report(result, out / "report.html", title=f"visrec evaluation: {args.dataset}")

@@ -33,6 +33,61 @@ class ExperimentResult:
     train: Dataset = None
     test_matrix: object = None
     user_index: np.ndarray = None
+    features: object = None
+
+    def eval_data(self):
+        """The :class:`evaluation.compare.EvalData` of this result (test users, test and training items)."""
+        from .compare import EvalData
+        train = self.train
+        if train is None or self.test_matrix is None or self.user_index is None:
+            raise ValueError("this result has no train Dataset / test matrix to compare on")
+        X = train.matrix()
+        test = self.test_matrix.tocsr()[self.user_index]
+        test.data[:] = 1
+        history = X[self.user_index].copy()
+        history.data[:] = 1
+        counts = train.item_counts()
+        feats = self.features
+        desc = {"n_test_users": int(len(self.user_index)), "n_test_interactions": int(test.nnz),
+                "n_items": int(train.n_items), "item_universe": "catalog", "n_train_users": int(train.n_users),
+                "n_train_interactions": int(X.nnz), "split": self.split}
+        return EvalData(np.asarray(self.users, dtype=object), np.asarray(train.items.ids, dtype=object), test.tocsr(),
+                        history.tocsr(), counts, int(train.n_users), train.catalog.image_paths(),
+                        None if feats is None else feats.vectors, None if feats is None else feats.present,
+                        [], desc)
+
+    def compare(self, a: str | None = None, b: str | None = None, *, k: int | None = None, ks=None,
+                n_boot: int = 2000, alpha: float = 0.05, seed: int = 0):
+        """Paired offline A/B comparison of the evaluated models' lists on the same users.
+
+        Parameters
+        ----------
+        a : str, optional
+            Baseline model (default: the first model).
+        b : str, optional
+            Model compared with ``a`` (default: every other model).
+        k : int, optional
+            Cut-off of the tests (default: the list length of the experiment).
+        ks, n_boot, alpha, seed :
+            See :func:`evaluation.compare.compare_lists`.
+
+        Returns
+        -------
+        evaluation.compare.Comparison
+            With ``.table()``, ``.to_json()``, ``.summary_markdown()`` and ``.write(folder)``.
+        """
+        from .compare import compare_lists
+        names = list(self.lists)
+        a = a or names[0]
+        others = [b] if b is not None else [n for n in names if n != a]
+        for n in [a] + others:
+            if n not in self.lists:
+                raise KeyError(f"no model {n!r} in this result; models: {names}")
+        if not others:
+            raise ValueError("give two different models to compare")
+        L = min(self.lists[n].shape[1] for n in [a] + others)
+        lists = {n: self.lists[n] for n in [a] + others}
+        return compare_lists(lists, self.eval_data(), k=k or L, ks=ks, n_boot=n_boot, alpha=alpha, seed=seed)
 
     def means(self) -> dict:
         return {m: {k: float(np.mean(v)) for k, v in d.items()} for m, d in self.per_user.items()}
@@ -115,8 +170,15 @@ class Experiment:
             if self.verbose:
                 means = {k: round(float(v.mean()), 4) for k, v in per_user[name].items()}
                 print(f"[evaluate] {name}: fit {t1 - t0:.1f}s, recommend {t2 - t1:.2f}s, {means}", flush=True)
-        return ExperimentResult(train.users.ids[uidx], per_user, lists, info, dict(self.split.description),
-                                train, test, uidx)
+        self.result_ = ExperimentResult(train.users.ids[uidx], per_user, lists, info, dict(self.split.description),
+                                        train, test, uidx, self.features)
+        return self.result_
+
+    def compare(self, a: str | None = None, b: str | None = None, **kwargs):
+        """Run the experiment (once) and compare model ``b`` with baseline ``a`` per user; see
+        :meth:`ExperimentResult.compare`."""
+        result = getattr(self, "result_", None) or self.run()
+        return result.compare(a, b, **kwargs)
 
     @staticmethod
     def _auc(model, users, test, candidates, batch: int = 1024) -> np.ndarray:

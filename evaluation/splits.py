@@ -124,3 +124,63 @@ def cold_item_split(interactions: Interactions, fraction: float = 0.2, *, seed: 
     desc = {"protocol": "cold-items", "fraction": fraction, "seed": seed, "n_cold_items": len(held),
             "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
+
+
+def leave_last_n(interactions: Interactions, n: int = 1, *, min_train: int = 1) -> Split:
+    """Leave-last-n per user: each user's ``n`` most recent distinct items go to test.
+
+    Items are ordered by their latest event (timestamp, then the row's line in the source file);
+    without timestamps the file order is used and the description says so. A user keeps at least
+    ``min_train`` items in train, so users with ``<= min_train`` items have no test items. All events
+    of one user--item pair stay on the same side.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    df = interactions.df
+    order = "timestamp" if interactions.has_timestamps else "file order"
+    last = (df.assign(_ts=df["timestamp"], _line=df["line"])
+            .groupby(["user_id", "item_id"], sort=False, as_index=False)[["_ts", "_line"]].max())
+    last = last.sort_values(["user_id", "_ts", "_line"], ascending=[True, False, False], kind="stable")
+    rank = last.groupby("user_id", sort=False).cumcount().to_numpy()
+    size = last.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
+    n_test = np.minimum(n, np.maximum(size - min_train, 0))
+    test_pairs = last.loc[rank < n_test, ["user_id", "item_id"]]
+    mark = df.merge(test_pairs.assign(_test=True), on=["user_id", "item_id"], how="left")["_test"]
+    is_test = mark.fillna(False).to_numpy(dtype=bool)
+    desc = {"protocol": "leave-last-n", "n": n, "min_train": min_train, "order": order,
+            "n_train": int((~is_test).sum()), "n_test": int(is_test.sum()),
+            "n_test_users": int(test_pairs["user_id"].nunique())}
+    return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
+
+
+def cold_user_split(interactions: Interactions, fraction: float = 0.2, *, seed: int = 0,
+                    n_history: int = 0) -> Split:
+    """Hold out ``fraction`` of the users with their interactions (the ``cold-users`` protocol).
+
+    With ``n_history=0`` held-out users have no training data at all (pure cold start: only
+    systems that serve unknown users, such as popularity or a session-based recommender, can be
+    scored, e.g. with ``visrec compare``). With ``n_history > 0`` each held-out user's earliest
+    ``n_history`` distinct items (by timestamp, else file order) stay in train as an onboarding
+    history and the rest is test.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    if n_history < 0:
+        raise ValueError(f"n_history must be >= 0, got {n_history}")
+    df = interactions.df
+    users = np.unique(df["user_id"].to_numpy().astype(str))
+    rng = np.random.default_rng(seed)
+    held = rng.choice(users, size=max(1, int(round(len(users) * fraction))), replace=False)
+    is_held = df["user_id"].astype(str).isin(set(held.tolist())).to_numpy()
+    is_test = is_held.copy()
+    if n_history:
+        first = (df[is_held].groupby(["user_id", "item_id"], sort=False, as_index=False)
+                 .agg(_ts=("timestamp", "min"), _line=("line", "min"))
+                 .sort_values(["user_id", "_ts", "_line"], kind="stable"))
+        keep = first[first.groupby("user_id", sort=False).cumcount().to_numpy() < n_history]
+        mark = df.merge(keep[["user_id", "item_id"]].assign(_hist=True), on=["user_id", "item_id"],
+                        how="left")["_hist"].fillna(False).to_numpy(dtype=bool)
+        is_test &= ~mark
+    desc = {"protocol": "cold-users", "fraction": fraction, "seed": seed, "n_history": n_history,
+            "n_cold_users": int(len(held)), "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
+    return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)

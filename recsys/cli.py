@@ -166,7 +166,7 @@ def cmd_recommend(args):
     else:
         users = np.asarray(args.users.split(","), object)
     t = time.perf_counter()
-    ids, scores = model.recommend(users, k=args.k, exclude_seen=not args.include_seen)
+    ids, scores = model.recommend(users, k=args.k, exclude_seen=not args.include_seen, device=args.device)
     dt = time.perf_counter() - t
     write_recommendations(args.out, users, ids, scores)
     print(f"{len(users)} users x top-{args.k} in {dt:.2f}s -> {args.out}")
@@ -290,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--users", default="all", help="'all', comma-separated ids, or @file with one id per line")
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--include-seen", action="store_true", help="do not exclude items the user already has")
+    r.add_argument("--device", default="cpu", help="cpu, or cuda to score factor models (als, vbpr, lightfm) on a GPU")
     r.add_argument("--out", required=True, help=".jsonl, .csv or .parquet")
     r.set_defaults(func=cmd_recommend)
 
@@ -332,15 +333,25 @@ def build_parser() -> argparse.ArgumentParser:
                         "cold-items: --test-fraction of items held out with all their interactions, "
                         "users rank only those (AUC, Recall@k)")
     v.add_argument("--test-fraction", type=float, default=0.2)
-    v.add_argument("--test-days", type=float, default=None, help="temporal: last N days as test")
+    v.add_argument("--test-days", type=float, default=None,
+                   help="temporal: last N days as test (default 56 on hm; else --test-fraction of events)")
     v.add_argument("--min-rating", type=float, default=None, help="movielens-1m: keep ratings >= this")
     v.add_argument("--models", default=None, help="comma-separated (default: all)")
     v.add_argument("--param", action="append", help="model.key=value hyper-parameter (repeatable)")
-    v.add_argument("--k", type=int, default=10)
+    v.add_argument("--k", type=int, default=None, help="list length (default 10; 12 for temporal on hm)")
+    v.add_argument("--seen", default="auto", choices=["auto", "exclude", "keep"],
+                   help="leave the user's training items out of the lists (auto: keep them for the temporal "
+                        "protocol, where repurchases count; exclude otherwise)")
     v.add_argument("--seed", type=int, default=0)
     _add_embed_args(v)
     v.add_argument("--out", required=True, help="output folder")
     v.set_defaults(func=cmd_evaluate)
+
+    from evaluation.compare_cli import add_arguments as add_compare_arguments, run_compare
+    c = sub.add_parser("compare", help="A/B-compare recommendation files (JSONL/CSV/Parquet) on one test set: "
+                                       "CIs, Wilcoxon + Holm, segments; writes report.html, metrics.json, summary.md")
+    add_compare_arguments(c)
+    c.set_defaults(func=run_compare)
     return p
 
 

@@ -7,43 +7,6 @@ from evaluation import Experiment, random_split, ranking_metrics, temporal_split
 from recsys.data import Interactions
 
 
-def _naive(lists, test_sets, k):
-    """Straightforward per-user definitions, written independently of the vectorised code."""
-    out = {m: [] for m in ("precision", "recall", "ndcg", "map", "hitrate")}
-    for row, rel in zip(lists, test_sets):
-        row = list(row[:k])
-        hits = [1 if i in rel else 0 for i in row]
-        out["precision"].append(sum(hits) / k)
-        out["recall"].append(sum(hits) / len(rel))
-        dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits))
-        idcg = sum(1 / np.log2(r + 2) for r in range(min(len(rel), k)))
-        out["ndcg"].append(dcg / idcg)
-        ap, n = 0.0, 0
-        for r, h in enumerate(hits):
-            if h:
-                n += 1
-                ap += n / (r + 1)
-        out["map"].append(ap / min(len(rel), k))
-        out["hitrate"].append(float(sum(hits) > 0))
-    return out
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_metrics_match_naive_definitions(seed):
-    rng = np.random.default_rng(seed)
-    n_users, n_items, k = 40, 30, 10
-    test = sp.random(n_users, n_items, density=0.15, random_state=seed, format="csr")
-    test.data[:] = 1
-    users = np.flatnonzero(np.diff(test.indptr) > 0)
-    lists = np.array([rng.permutation(n_items)[:k] for _ in users])
-    got = ranking_metrics(lists, test, users, ks=(5, 10))
-    sets = [set(test[u].indices) for u in users]
-    for kk in (5, 10):
-        want = _naive(lists, sets, kk)
-        for m, v in want.items():
-            np.testing.assert_allclose(got[f"{m}@{kk}"], v, err_msg=f"{m}@{kk}")
-
-
 def test_metrics_hand_case():
     test = sp.csr_matrix(np.array([[1, 0, 1, 0, 0]]))
     got = ranking_metrics(np.array([[2, 1, 0]]), test, np.array([0]), ks=(3,))

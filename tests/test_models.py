@@ -6,7 +6,9 @@ from recsys.data import Catalog, Dataset, Interactions, UnknownIdError
 from recsys.models import MODELS, Recommender, make_model
 
 FAST = {"als": {"progress": False, "iterations": 8}, "lightfm": {"progress": False, "epochs": 10},
-        "hybrid": {"progress": False, "iterations": 8}, "ease": {"lambda_": 50.0}}
+        "hybrid": {"progress": False, "component_params": {"als-visual": {"iterations": 8}}}, "ease": {"lambda_": 50.0},
+        "vbpr": {"progress": False, "epochs": 15}, "als-visual": {"progress": False, "iterations": 8}}
+VISUAL = ("visual", "hybrid", "lightfm", "vbpr", "als-visual")
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +61,9 @@ def _preferred_precision(model, demo, k=10):
 def test_planted_preferences_recovered_on_cold_items(fitted, demo):
     """Shoppers' planted category tastes: visual models rank the new arrivals (photo only, no
     interactions) of those categories first; pure CF cannot (chance is ~0.15)."""
-    prec = {n: _preferred_precision(fitted[n], demo) for n in ("visual", "hybrid", "lightfm", "als", "popularity")}
+    prec = {n: _preferred_precision(fitted[n], demo) for n in VISUAL + ("als", "popularity")}
     assert prec["visual"] > 0.6 and prec["hybrid"] > 0.6 and prec["lightfm"] > 0.5, prec
+    assert prec["vbpr"] > 0.6 and prec["als-visual"] > 0.6, prec
     assert prec["als"] < 0.3 and prec["popularity"] < 0.3, prec
     assert _preferred_precision(fitted["ease"], demo) < 0.3 and _preferred_precision(fitted["itemknn"], demo) < 0.3
 
@@ -69,7 +72,7 @@ def test_similar_items_cover_cold_items(fitted, demo):
     df = demo.catalog.df
     cold = df.loc[df["new_arrival"].astype(int) == 1, "item_id"].tolist()[:20]
     cat = dict(zip(df["item_id"], df["category"]))
-    for name in ("visual", "hybrid", "lightfm"):
+    for name in VISUAL:
         ids, scores = fitted[name].similar_items(cold, k=5)
         assert np.isfinite(scores).all() and not any(c in row for c, row in zip(cold, ids))
         same = np.mean([[cat[j] == cat[c] for j in row] for c, row in zip(cold, ids)])
@@ -103,7 +106,7 @@ def test_items_without_vector_rank_last():
     assert ids.tolist() == [[None, None]] and np.isneginf(sc).all()
 
 
-@pytest.mark.parametrize("name", ["visual", "hybrid", "lightfm"])
+@pytest.mark.parametrize("name", VISUAL)
 def test_photo_search_finds_the_pictured_item(fitted, demo, tmp_path, name, embedder):
     from recsys.search import PhotoSearch
     fitted[name].save(tmp_path / name)
@@ -141,3 +144,56 @@ def test_visual_kernel_cache_gives_the_same_scores(fitted, demo):
     finally:
         del m.kernel_cache_items
     np.testing.assert_allclose(cached, streamed, rtol=1e-4, atol=1e-4)
+
+
+def _without_new_arrivals(demo):
+    df = demo.catalog.df
+    new = df["new_arrival"].astype(int) == 1
+    old_ds = Dataset(Catalog.from_frame(df[~new]), demo.interactions)
+    pos = {k: i for i, k in enumerate(demo.dataset.items.ids)}
+    old_f = demo.features.subset([pos[i] for i in old_ds.items.ids])
+    new_ids = df.loc[new, "item_id"].tolist()
+    return old_ds, old_f, new_ids, demo.features.subset([pos[i] for i in new_ids])
+
+
+@pytest.mark.parametrize("name", VISUAL)
+def test_add_items_makes_new_arrivals_recommendable_without_refit(demo, tmp_path, name):
+    """Items that did not exist at fit time, added with only their photo vectors, are ranked
+    by the shoppers' planted tastes and appear in similar-item feeds; the model still saves."""
+    old_ds, old_f, new_ids, new_f = _without_new_arrivals(demo)
+    m = make_model(name, **FAST.get(name, {})).fit(old_ds, old_f)
+    assert not any(i in m.items_ for i in new_ids)
+    m.add_items(new_ids, new_f)
+    assert len(m.items_) == old_ds.n_items + len(new_ids)
+    assert _preferred_precision(m, demo) > (0.5 if name == "lightfm" else 0.6)
+    cat = dict(zip(demo.catalog.df["item_id"], demo.catalog.df["category"]))
+    ids, scores = m.similar_items(new_ids[:20], k=5)
+    assert np.isfinite(scores).all()
+    assert np.mean([[cat[j] == cat[c] for j in row] for c, row in zip(new_ids[:20], ids)]) > 0.5
+    m.save(tmp_path / name)
+    m2 = Recommender.load(tmp_path / name)
+    a, _ = m.recommend(demo.shoppers["user_id"][:10], k=5, items=new_ids)
+    b, _ = m2.recommend(demo.shoppers["user_id"][:10], k=5, items=new_ids)
+    assert (a == b).mean() > 0.95
+    with pytest.raises(ValueError, match="already in the model"):
+        m.add_items(new_ids[:1], new_f.subset([0]))
+    with pytest.raises(ValueError, match="one feature row per new item"):
+        m.add_items(["brand-new"], new_f.subset([0, 1]))
+
+
+def test_add_items_refused_by_pure_collaborative_models(demo):
+    old_ds, old_f, new_ids, new_f = _without_new_arrivals(demo)
+    m = make_model("als", progress=False, iterations=2).fit(old_ds)
+    with pytest.raises(NotImplementedError, match="cannot score items without interactions"):
+        m.add_items(new_ids, new_f)
+    assert len(m.items_) == old_ds.n_items  # nothing half-added
+
+
+def test_vbpr_content_part_alone_ranks_by_taste(fitted, demo):
+    """VBPR's score of an item with no id embedding comes from its image alone: shoppers'
+    planted categories outrank others among the new arrivals, and training loss went down."""
+    m = fitted["vbpr"]
+    assert m.loss_history_[-1] < m.loss_history_[0] * 0.8
+    cold = demo.dataset.items.to_index(demo.catalog.df.loc[demo.catalog.df["new_arrival"].astype(int) == 1,
+                                                            "item_id"].tolist())
+    assert not m.item_factors_[cold].any() and not m.item_bias_[cold].any()

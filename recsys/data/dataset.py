@@ -87,6 +87,27 @@ class Dataset:
             self._matrix = m
         return self._matrix
 
+    def recency(self) -> sp.csr_matrix | None:
+        """Days from each user--item pair's latest event to the dataset's latest event, plus one
+        (so the newest pair is 1, never an implicit zero); same sparsity as :meth:`matrix`.
+        None when the interactions have no timestamps."""
+        if not self.interactions.has_timestamps:
+            return None
+        ts = self.interactions.df["timestamp"].to_numpy(dtype=np.float64)
+        known = ts >= 0
+        end = ts[known].max()
+        age = np.where(known, (end - ts) / 86400.0, np.inf)  # events without a time count as old
+        # latest event per pair: min age; csr sums duplicates, so reduce first
+        key = self.user_index.astype(np.int64) * self.n_items + self.item_index
+        order = np.lexsort((age, key))
+        first = np.ones(len(order), bool)
+        first[1:] = key[order][1:] != key[order][:-1]
+        sel = order[first]
+        vals = np.minimum(age[sel], 1e6).astype(np.float32) + 1.0
+        m = sp.csr_matrix((vals, (self.user_index[sel], self.item_index[sel])), shape=(self.n_users, self.n_items))
+        m.sort_indices()
+        return m
+
     def item_counts(self) -> np.ndarray:
         """Number of distinct users per item."""
         return item_user_counts(self.matrix())

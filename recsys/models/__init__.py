@@ -2,11 +2,13 @@
 
 from .base import Recommender, NotFittedError, topk
 from .popularity import PopularityRecommender
-from .als import ALSRecommender
+from .als import ALSRecommender, ALSVisualRecommender
 from .lightfm_visual import LightFMRecommender
 from .visual_content import VisualContentRecommender
 from .hybrid import HybridRecommender
 from .neighbours import EASERecommender, ItemKNNRecommender
+from .vbpr import VBPRRecommender
+from .temporal import RecentPopularityRecommender, RepurchaseRecommender
 
 #: model name -> class, as used by the CLI and saved models
 MODELS = {
@@ -17,6 +19,10 @@ MODELS = {
     "hybrid": HybridRecommender,
     "ease": EASERecommender,
     "itemknn": ItemKNNRecommender,
+    "vbpr": VBPRRecommender,
+    "als-visual": ALSVisualRecommender,
+    "recent-popularity": RecentPopularityRecommender,
+    "repurchase": RepurchaseRecommender,
 }
 
 
@@ -31,4 +37,5 @@ def make_model(name: str, **params) -> Recommender:
 
 __all__ = ["Recommender", "NotFittedError", "topk", "PopularityRecommender", "ALSRecommender",
            "LightFMRecommender", "VisualContentRecommender", "HybridRecommender", "EASERecommender",
-           "ItemKNNRecommender", "MODELS", "make_model"]
+           "ItemKNNRecommender", "VBPRRecommender", "ALSVisualRecommender", "RecentPopularityRecommender",
+           "RepurchaseRecommender", "MODELS", "make_model"]

@@ -7,12 +7,25 @@ from threadpoolctl import threadpool_limits
 
 from recsys.data import item_user_counts
 
-from .base import Recommender
+from .base import Recommender, topk
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=1, keepdims=True)
     return np.where(n > 0, v / np.maximum(n, 1e-12), 0).astype(np.float32)
+
+
+def place_by_neighbours(query: np.ndarray, anchors: np.ndarray, anchor_factors: np.ndarray, k: int = 50,
+                        temperature: float = 0.05, batch: int = 1024) -> np.ndarray:
+    """Factors for items without history: a softmax-weighted mean of the factors of their ``k``
+    visually nearest ``anchors`` (items with history), weights ``exp((cos - cos_max) / temperature)``."""
+    out = np.zeros((len(query), anchor_factors.shape[1]), np.float32)
+    for s in range(0, len(query), batch):
+        nb, sim = topk(query[s:s + batch] @ anchors.T, k)
+        w = np.exp((sim - sim[:, :1]) / temperature)
+        w /= w.sum(axis=1, keepdims=True)
+        out[s:s + batch] = np.einsum("ck,ckf->cf", w, anchor_factors[nb])
+    return out
 
 
 class ALSRecommender(Recommender):
@@ -73,6 +86,9 @@ class ALSRecommender(Recommender):
     def _score(self, user_index):
         return self.user_factors_[user_index] @ self.item_factors_.T
 
+    def _factor_form(self):
+        return self.user_factors_, self.item_factors_
+
     def _item_vectors(self):
         present = np.linalg.norm(self.item_factors_, axis=1) > 0
         return _normalise(self.item_factors_), present
@@ -83,3 +99,86 @@ class ALSRecommender(Recommender):
     def _set_state(self, state):
         self.user_factors_ = state["user_factors"]
         self.item_factors_ = state["item_factors"]
+
+
+class ALSVisualRecommender(ALSRecommender):
+    """Implicit ALS with a visual prior: items without interactions get factors from their image.
+
+    Warm items keep their ALS factors. Each item with a vector but no history (a cold catalog
+    item, or one added later with :meth:`add_items`) is placed in the factor space by
+
+    - ``prior="neighbours"`` (default): the softmax-weighted mean factors of its
+      ``prior_neighbours`` visually nearest warm items; or
+    - ``prior="ridge"``: a ridge regression from item vector to item factors, fitted on the
+      warm items (``ridge_alpha`` is the penalty).
+
+    Parameters
+    ----------
+    factors, regularization, alpha, iterations, confidence, use_gpu, random_state, progress :
+        as :class:`ALSRecommender`.
+    prior : {"neighbours", "ridge"}
+    prior_neighbours : int
+    temperature : float
+    ridge_alpha : float
+    """
+
+    name = "als-visual"
+    uses_visual = True
+    requires_features = True
+
+    def __init__(self, factors: int = 64, regularization: float = 10.0, alpha: float = 2.0,
+                 iterations: int = 15, confidence: str = "log", use_gpu: bool = False, random_state: int = 0,
+                 progress: bool = True, prior: str = "neighbours", prior_neighbours: int = 50,
+                 temperature: float = 0.05, ridge_alpha: float = 1.0):
+        super().__init__(factors, regularization, alpha, iterations, confidence, use_gpu, random_state, progress)
+        if prior not in ("neighbours", "ridge"):
+            raise ValueError(f"prior must be 'neighbours' or 'ridge', got {prior!r}")
+        self.prior = prior
+        self.prior_neighbours = prior_neighbours
+        self.temperature = temperature
+        self.ridge_alpha = ridge_alpha
+
+    def _fit(self, user_items, features):
+        super()._fit(user_items, features)
+        self.item_vectors_, self.present_ = features.vectors, features.present
+        self.warm_ = (item_user_counts(user_items) > 0) & self.present_
+        if self.prior == "ridge":
+            F, V = self.item_vectors_[self.warm_], self.item_factors_[self.warm_]
+            A = F.T @ F + self.ridge_alpha * np.eye(F.shape[1], dtype=np.float32)
+            self.ridge_ = np.linalg.solve(A, F.T @ V).astype(np.float32)
+        cold = np.flatnonzero((item_user_counts(user_items) == 0) & self.present_)
+        self.item_factors_[cold] = self._prior(self.item_vectors_[cold])
+
+    def _prior(self, vectors: np.ndarray) -> np.ndarray:
+        if len(vectors) == 0 or not self.warm_.any():
+            return np.zeros((len(vectors), self.item_factors_.shape[1]), np.float32)
+        if self.prior == "ridge":
+            return (vectors @ self.ridge_).astype(np.float32)
+        return place_by_neighbours(vectors, self.item_vectors_[self.warm_], self.item_factors_[self.warm_],
+                                   self.prior_neighbours, self.temperature)
+
+    def _add_items(self, features):
+        V = self._prior(features.vectors)
+        V[~features.present] = 0
+        self.item_factors_ = np.vstack([self.item_factors_, V])
+        self.item_vectors_ = np.vstack([self.item_vectors_, features.vectors])
+        self.present_ = np.concatenate([self.present_, features.present])
+        self.warm_ = np.concatenate([self.warm_, np.zeros(features.n_items, bool)])
+
+    def _visual_vectors(self):
+        return self.item_vectors_, self.present_
+
+    def _get_state(self):
+        st = super()._get_state()
+        st.update(item_vectors=self.item_vectors_, present=self.present_, warm=self.warm_)
+        if self.prior == "ridge":
+            st["ridge"] = self.ridge_
+        return st
+
+    def _set_state(self, state):
+        super()._set_state(state)
+        self.item_vectors_ = state["item_vectors"]
+        self.present_ = state["present"].astype(bool)
+        self.warm_ = state["warm"].astype(bool)
+        if "ridge" in state:
+            self.ridge_ = state["ridge"]

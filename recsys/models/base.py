@@ -38,6 +38,11 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
+def widen(X: sp.csr_matrix, n_items: int) -> sp.csr_matrix:
+    """``X`` with empty columns appended up to ``n_items`` (items added after fitting)."""
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_items))
+
+
 class NotFittedError(RuntimeError):
     pass
 
@@ -65,6 +70,8 @@ class Recommender:
     #: whether ``fit`` needs item features
     requires_features: bool = False
     name: str = "base"
+    #: whether the model reads ``recency_`` (event times) -- set by time-aware models
+    uses_recency: bool = False
 
     # -- sklearn-style parameters ------------------------------------------------------------
     def get_params(self) -> dict:
@@ -91,6 +98,8 @@ class Recommender:
         self.users_ = data.users
         self.items_ = data.items
         self.user_items_ = data.matrix()
+        #: days since each pair's latest event (+1), for time-aware models; None without timestamps
+        self.recency_ = data.recency() if self.uses_recency else None
         self.feature_signature_ = dict(features.signature) if features is not None else {}
         self._index = None
         self._fit(self.user_items_, features)
@@ -103,12 +112,14 @@ class Recommender:
     # -- scoring -----------------------------------------------------------------------------
     def recommend_index(self, user_index, k: int = 10, exclude_seen: bool = True, *,
                         candidates: np.ndarray | None = None, exclude: sp.csr_matrix | None = None,
-                        batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+                        batch_size: int = 2048, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` item indices and scores for dense user indices (``-1``/``-inf`` = no item).
 
         ``candidates``: optional item indices to rank among (all items when None).
         ``exclude``: optional ``n_users x n_items`` matrix of further items to leave out
         (e.g. a validation split).
+        ``device``: ``"cpu"`` (numpy) or a torch device such as ``"cuda"`` -- the GPU path
+        serves factor models (``als``, ``als-visual``, ``vbpr``, ``lightfm``).
         """
         self._check_fitted()
         blocked = None
@@ -116,6 +127,15 @@ class Recommender:
             blocked = np.ones(len(self.items_), bool)
             blocked[np.asarray(candidates, np.int64)] = False
         user_index = np.asarray(user_index, dtype=np.int64)
+        if device != "cpu":
+            ff = self._factor_form()
+            if ff is None:
+                raise ValueError(f"{type(self).__name__} has no factor form to score on {device}; "
+                                 "use device='cpu' (GPU scoring serves als, als-visual, vbpr, lightfm)")
+            from .gpu import topk_factors_torch
+            ex = ([self.user_items_[user_index]] if exclude_seen else []) + \
+                ([exclude[user_index]] if exclude is not None else [])
+            return topk_factors_torch(ff[0][user_index], ff[1], k, exclude=ex, blocked=blocked, device=device)
         k = min(k, len(self.items_))
         out_i = np.full((len(user_index), k), -1, np.int64)
         out_s = np.full((len(user_index), k), -np.inf, np.float32)
@@ -134,7 +154,7 @@ class Recommender:
         return out_i, out_s
 
     def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, *,
-                  items=None) -> tuple[np.ndarray, np.ndarray]:
+                  items=None, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
         """Recommend ``k`` items to each user.
 
         Parameters
@@ -146,6 +166,8 @@ class Recommender:
             Leave out items the user interacted with in the training data.
         items : array-like of str, optional
             Rank only these items (e.g. what is in stock, or only new arrivals).
+        device : str
+            ``"cpu"`` or a torch device (``"cuda"``) for factor models.
 
         Returns
         -------
@@ -156,7 +178,7 @@ class Recommender:
         scalar = isinstance(user_ids, str)
         uidx = self.users_.to_index([user_ids] if scalar else list(user_ids))
         cand = None if items is None else self.items_.to_index(list(items))
-        idx, sc = self.recommend_index(uidx, k, exclude_seen, candidates=cand)
+        idx, sc = self.recommend_index(uidx, k, exclude_seen, candidates=cand, device=device)
         ids = self._to_ids(idx)
         return (ids[0], sc[0]) if scalar else (ids, sc)
 
@@ -164,6 +186,11 @@ class Recommender:
         ids = self.items_.ids[np.maximum(idx, 0)].astype(object)
         ids[idx < 0] = None
         return ids
+
+    def _factor_form(self):
+        """``(user_vectors, item_vectors)`` with ``score = user_vectors @ item_vectors.T``, or
+        None for models whose scores are not a plain inner product."""
+        return None
 
     # -- similar items -----------------------------------------------------------------------
     def _item_vectors(self):
@@ -195,6 +222,57 @@ class Recommender:
         ids = self._to_ids(idx)
         return (ids[0], sc[0]) if scalar else (ids, sc)
 
+    # -- incremental catalog -----------------------------------------------------------------
+    def _add_items(self, features) -> None:
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot score items without interactions; add new items to a model "
+            "that uses images (vbpr, als-visual, hybrid, visual, lightfm) or refit")
+
+    def add_items(self, item_ids, features) -> "Recommender":
+        """Add catalog items that have no interactions (e.g. new arrivals with only a photo).
+
+        They become recommendable and searchable in :meth:`similar_items` at once, without
+        refitting: visual models place them from their vectors.
+
+        Parameters
+        ----------
+        item_ids : array-like of str
+            New, distinct external ids.
+        features : features.ItemFeatures
+            Their vectors, embedded with the same settings as the training features
+            (``features.embed_catalog`` with the same embedder).
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        ids = [str(i) for i in item_ids]
+        if not ids:
+            return self
+        known = [i for i in ids if i in self.items_]
+        if known:
+            raise ValueError(f"{len(known)} item id(s) are already in the model, e.g. {known[:5]}; "
+                             "add_items is for new items only")
+        if len(set(ids)) != len(ids):
+            raise ValueError("add_items got duplicate item ids")
+        if features is None or features.n_items != len(ids):
+            got = "none" if features is None else features.n_items
+            raise ValueError(f"add_items needs one feature row per new item: {len(ids)} ids, {got} rows")
+        mine = getattr(self, "feature_signature_", {}) or {}
+        theirs = getattr(features, "signature", {}) or {}
+        diff = {k for k in set(mine) & set(theirs) if mine[k] != theirs[k]}
+        if diff:
+            raise ValueError(f"the new items were embedded with different settings ({', '.join(sorted(diff))}) "
+                             "than the model's training features; embed them with the same embedder")
+        self._add_items(features)
+        self.items_ = IdMap(self.items_.to_list() + ids, kind="item")
+        self.user_items_ = widen(self.user_items_, len(self.items_))
+        if getattr(self, "recency_", None) is not None:
+            self.recency_ = widen(self.recency_, len(self.items_))
+        self._index = None
+        return self
+
     # -- persistence (no pickle: JSON + npz) -------------------------------------------------
     def _get_state(self) -> dict:
         return {}
@@ -220,6 +298,10 @@ class Recommender:
             np.savez(tmp / "user_items.npz", data=X.data, indices=X.indices, indptr=X.indptr,
                      shape=np.asarray(X.shape))
             np.savez(tmp / "state.npz", **self._get_state())
+            R = getattr(self, "recency_", None)
+            if R is not None:
+                np.savez(tmp / "recency.npz", data=R.data, indices=R.indices, indptr=R.indptr,
+                         shape=np.asarray(R.shape))
             for f in tmp.iterdir():
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
@@ -256,6 +338,10 @@ class Recommender:
         model.items_ = IdMap(json.loads((path / "items.json").read_text()), kind="item")
         with np.load(path / "user_items.npz", allow_pickle=False) as z:
             model.user_items_ = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+        model.recency_ = None
+        if (path / "recency.npz").exists():
+            with np.load(path / "recency.npz", allow_pickle=False) as z:
+                model.recency_ = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
         with np.load(path / "state.npz", allow_pickle=False) as z:
             state = {k: z[k] for k in z.files}
         model._index = None

@@ -91,9 +91,14 @@ class LightFMRecommender(Recommender):
         self.item_bias_ = np.asarray(F @ model.item_biases, dtype=np.float32)
         self.user_repr_ = model.user_embeddings.astype(np.float32)
         self.feature_embeddings_ = model.item_embeddings.astype(np.float32)
+        self.feature_biases_ = model.item_biases.astype(np.float32)
 
     def _score(self, user_index):
         return self.user_repr_[user_index] @ self.item_repr_.T + self.item_bias_
+
+    def _factor_form(self):
+        ones = np.ones((len(self.user_repr_), 1), np.float32)
+        return np.hstack([self.user_repr_, ones]), np.hstack([self.item_repr_, self.item_bias_[:, None]])
 
     def _item_vectors(self):
         v = self.item_repr_
@@ -105,9 +110,26 @@ class LightFMRecommender(Recommender):
             return None
         return self.visual_vectors_, self.visual_present_
 
+    def _add_items(self, features):
+        if self.features != "visual" or not hasattr(self, "codebook_"):
+            raise NotImplementedError("LightFMRecommender places new items by their visual codes: only "
+                                      "features='visual' supports add_items")
+        codes = self.codebook_.transform(features)
+        n_codes = codes.shape[1]
+        # training rows were [identity | codes] normalised to sum 1: a new item has no identity part
+        codes = codes * np.float32(0.5)
+        emb, bias = self.feature_embeddings_[-n_codes:], getattr(self, "feature_biases_", None)
+        self.item_repr_ = np.vstack([self.item_repr_, np.asarray(codes @ emb, np.float32)])
+        nb = np.zeros(features.n_items, np.float32) if bias is None else np.asarray(codes @ bias[-n_codes:])
+        self.item_bias_ = np.concatenate([self.item_bias_, nb.astype(np.float32)])
+        self.visual_vectors_ = np.vstack([self.visual_vectors_, features.vectors])
+        self.visual_present_ = np.concatenate([self.visual_present_, features.present])
+
     def _get_state(self):
         st = {"item_repr": self.item_repr_, "item_bias": self.item_bias_, "user_repr": self.user_repr_,
               "feature_embeddings": self.feature_embeddings_}
+        if hasattr(self, "feature_biases_"):
+            st["feature_biases"] = self.feature_biases_
         if hasattr(self, "codebook_"):
             st["centroids"] = self.codebook_.centroids_
         if hasattr(self, "visual_vectors_"):
@@ -119,6 +141,8 @@ class LightFMRecommender(Recommender):
         self.item_bias_ = state["item_bias"]
         self.user_repr_ = state["user_repr"]
         self.feature_embeddings_ = state["feature_embeddings"]
+        if "feature_biases" in state:
+            self.feature_biases_ = state["feature_biases"]
         if "visual_vectors" in state:
             self.visual_vectors_ = state["visual_vectors"]
             self.visual_present_ = state["visual_present"].astype(bool)

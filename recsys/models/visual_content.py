@@ -31,13 +31,17 @@ class VisualContentRecommender(Recommender):
         Kernel width (cosine units) for ``profile="kernel"``.
     weighting : {"weight", "binary"}
         Use interaction weights or 1 per item.
+    half_life_days : float, optional
+        Weigh the user's items by recency: an item last seen ``half_life_days`` before the end
+        of the training data counts half (needs timestamps; ignored without).
     """
 
     name = "visual"
     uses_visual = True
     requires_features = True
 
-    def __init__(self, profile: str = "kernel", temperature: float = 0.05, weighting: str = "weight"):
+    def __init__(self, profile: str = "kernel", temperature: float = 0.05, weighting: str = "weight",
+                 half_life_days: float | None = None):
         if profile not in ("kernel", "mean"):
             raise ValueError(f"profile must be 'kernel' or 'mean', got {profile!r}")
         if weighting not in ("weight", "binary"):
@@ -47,6 +51,11 @@ class VisualContentRecommender(Recommender):
         self.profile = profile
         self.temperature = temperature
         self.weighting = weighting
+        self.half_life_days = half_life_days
+
+    @property
+    def uses_recency(self) -> bool:
+        return self.half_life_days is not None
 
     def _fit(self, user_items, features):
         self._kernel = None
@@ -55,11 +64,15 @@ class VisualContentRecommender(Recommender):
         counts = item_user_counts(user_items).astype(np.float32)
         self.popularity_ = counts / max(1.0, counts.max())
 
-    def _weights(self, X: sp.csr_matrix) -> sp.csr_matrix:
+    def _weights(self, X: sp.csr_matrix, R: sp.csr_matrix | None = None) -> sp.csr_matrix:
         X = X.astype(np.float32)
+        if R is not None:
+            R = R.multiply(self.present_[None, :].astype(np.float32)).tocsr()
         X = X.multiply(self.present_[None, :].astype(np.float32)).tocsr()  # only items with a vector
         if self.weighting == "binary":
             X.data[:] = 1.0
+        if R is not None and R.nnz == X.nnz:
+            X.data *= np.exp2(-(R.data - 1.0) / self.half_life_days).astype(np.float32)
         s = np.asarray(X.sum(axis=1)).ravel()
         s[s == 0] = 1
         return sp.csr_matrix(sp.diags(1.0 / s) @ X)
@@ -101,8 +114,11 @@ class VisualContentRecommender(Recommender):
 
     def _score(self, user_index):
         X = self.user_items_[user_index]
+        R = None
+        if self.half_life_days is not None and getattr(self, "recency_", None) is not None:
+            R = self.recency_[user_index]
         if self.profile == "kernel":
-            W = self._weights(X)
+            W = self._weights(X, R)
             sc = self._kernel_scores(W)
             empty = np.diff(W.indptr) == 0
         else:
@@ -122,6 +138,12 @@ class VisualContentRecommender(Recommender):
 
     def _visual_vectors(self):
         return self.item_vectors_, self.present_
+
+    def _add_items(self, features):
+        self._kernel = None
+        self.item_vectors_ = np.vstack([self.item_vectors_, features.vectors])
+        self.present_ = np.concatenate([self.present_, features.present])
+        self.popularity_ = np.concatenate([self.popularity_, np.zeros(features.n_items, np.float32)])
 
     def _get_state(self):
         return {"item_vectors": self.item_vectors_, "present": self.present_, "popularity": self.popularity_}
