@@ -80,7 +80,9 @@ def synthetic(args):
     n_sample = min(args.sample_users, args.users)
     U = rng.standard_normal((n_sample, f)).astype(np.float32)
     # ~50 seen items per user to exclude, as in a real job
-    seen = sp.random(n_sample, args.items, density=50 / args.items, format="csr", random_state=0, dtype=np.float32)
+    cols = rng.integers(0, args.items, n_sample * 50)
+    seen = sp.csr_matrix((np.ones(len(cols), np.float32), (np.repeat(np.arange(n_sample), 50), cols)),
+                         shape=(n_sample, args.items))
     print(f"synthetic: {args.items:,} items x {f} factors, top-{args.k}, {n_sample:,} users timed")
     if args.device == "cpu":
         def run():

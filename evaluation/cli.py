@@ -32,7 +32,7 @@ PROTOCOL_PRESETS = {
     # shop data, next-period purchases: repurchases count, recency matters, and the hybrid
     # learns its blend on the last four weeks of the training data
     "temporal": {
-        "hybrid": {"components": ["repurchase", "recent-popularity", "visual", "als-visual"],
+        "hybrid": {"components": ["repurchase", "ease", "visual", "als-visual"],
                    "component_params": {"visual": {"half_life_days": 14}}, "validation": "temporal"},
         "visual": {"half_life_days": 14},
     },
@@ -54,6 +54,10 @@ def run_evaluate(args):
             raise SystemExit(f"error: --param for evaluate is model.key=value, got {k!r}")
         m, key = k.split(".", 1)
         params.setdefault(m, {})[key] = v
+    if args.compare:
+        pair = args.compare.split(",")
+        if len(pair) != 2 or not set(pair) <= set(names):
+            raise SystemExit(f"error: --compare needs two of the evaluated models as A,B, got {args.compare!r}")
     preset = PROTOCOL_PRESETS.get(args.protocol, {})
     settings = {n: {**preset.get(n, {}), **params.get(n, {})} for n in names}
     models = {n: make_model(n, **settings[n]) for n in names}
@@ -89,4 +93,9 @@ def run_evaluate(args):
     print(result.table())
     atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=1))
     render_report(result, out / "report.html", title=f"visrec evaluation: {args.dataset}")
+    if args.compare:
+        a, b = args.compare.split(",")
+        comp = result.compare(a, b, k=args.k)
+        comp.write(out / "compare", title=f"{b} vs {a}: {args.dataset}, {args.protocol}")
+        print(comp.table())
     print(f"wrote {out / 'metrics.json'} and {out / 'report.html'}", file=sys.stderr)

@@ -338,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--min-rating", type=float, default=None, help="movielens-1m: keep ratings >= this")
     v.add_argument("--models", default=None, help="comma-separated (default: all)")
     v.add_argument("--param", action="append", help="model.key=value hyper-parameter (repeatable)")
+    v.add_argument("--compare", default=None, metavar="A,B",
+                   help="also write an A/B report of model B against model A (CIs, Wilcoxon, Holm, segments) "
+                        "to OUT/compare/")
     v.add_argument("--k", type=int, default=None, help="list length (default 10; 12 for temporal on hm)")
     v.add_argument("--seen", default="auto", choices=["auto", "exclude", "keep"],
                    help="leave the user's training items out of the lists (auto: keep them for the temporal "

@@ -167,3 +167,42 @@ def test_embed_writes_vectors_with_item_ids(tmp_path, demo):
     with np.load(out, allow_pickle=False) as z:
         assert z["item_ids"].tolist() == demo.catalog.item_ids.tolist() and z["vectors"].shape == (1000, 1280)
     np.testing.assert_allclose(ItemFeatures.load(out).vectors, demo.features.vectors, atol=1e-6)
+
+
+def test_compare_two_models_lists_from_the_cli(tmp_path, demo):
+    """The user's A/B flow: split, train two models, write their lists, `visrec compare`."""
+    import pandas as pd
+    from evaluation import random_split
+    split = random_split(demo.interactions, 0.2, seed=0)
+    cols = ["user_id", "item_id", "timestamp", "weight"]
+    split.train.df[cols].to_csv(tmp_path / "train.csv", index=False)
+    split.test.df[cols].to_csv(tmp_path / "test.csv", index=False)
+    cat = ["--catalog", demo.dir / "catalog.csv", "--cache", demo.cache]
+    for name in ("popularity", "als"):
+        visrec("train", *cat, "--interactions", tmp_path / "train.csv", "--model", name, "--out", tmp_path / name)
+        visrec("recommend", "--model", tmp_path / name, "--users", "all", "--k", 20, "--out", tmp_path / f"{name}.jsonl")
+    out = tmp_path / "ab"
+    visrec("compare", "--a", tmp_path / "popularity.jsonl", "--b", tmp_path / "als.jsonl", "--test", tmp_path / "test.csv",
+           "--train", tmp_path / "train.csv", "--catalog", demo.dir / "catalog.csv", "--n-boot", 300, "--out", out)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (out / "report.html").stat().st_size > 10_000 and "ndcg@10" in (out / "summary.md").read_text()
+    assert "als" in json.dumps(metrics) and "popularity" in json.dumps(metrics)
+    assert len(pd.read_csv(tmp_path / "test.csv")) > 0
+
+
+def test_evaluate_temporal_protocol_with_ab_report(tmp_path, demo):
+    """`visrec evaluate --protocol temporal`: metrics.json with the visual flag and split, past
+    items allowed back in the lists, and the A/B report of two models."""
+    out = tmp_path / "ev"
+    visrec("evaluate", "--dataset", "csv", "--catalog", demo.dir / "catalog.csv", "--interactions",
+           demo.dir / "interactions.csv", "--cache", demo.cache, "--protocol", "temporal", "--test-days", 20,
+           "--models", "repurchase,als,hybrid", "--param", "als.iterations=5", "--compare", "als,hybrid", "--out", out)
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["repurchase"]["visual"] is False and m["hybrid"]["visual"] is True
+    assert m["split"]["protocol"] == "temporal" and m["split"]["exclude_seen"] is False
+    assert m["split"]["model_settings"]["hybrid"]["validation"] == "temporal"
+    assert all(0 <= m[n]["ndcg@10"] <= 1 for n in ("repurchase", "als", "hybrid"))
+    assert (out / "compare" / "report.html").exists() and (out / "compare" / "summary.md").exists()
+    bad = visrec("evaluate", "--dataset", "csv", "--catalog", demo.dir / "catalog.csv", "--interactions",
+                 demo.dir / "interactions.csv", "--models", "als", "--compare", "als,ghost", "--out", out, check=False)
+    assert bad.returncode != 0 and "--compare" in bad.stderr

@@ -15,9 +15,7 @@ def _recent_counts(user_items: sp.csr_matrix, recency: sp.csr_matrix | None, win
     if recency is None or window_days is None:
         return item_user_counts(user_items).astype(np.float32)
     R = recency.tocsr()
-    recent = sp.csr_matrix(((R.data <= window_days + 1.0).astype(np.float32), R.indices, R.indptr), shape=R.shape)
-    recent.eliminate_zeros()
-    return np.bincount(recent.indices, minlength=R.shape[1]).astype(np.float32)
+    return np.bincount(R.indices[R.data <= window_days + 1.0], minlength=R.shape[1]).astype(np.float32)
 
 
 class RecentPopularityRecommender(PopularityRecommender):

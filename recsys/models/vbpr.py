@@ -54,7 +54,7 @@ class VBPRRecommender(Recommender):
     uses_visual = True
     requires_features = True
 
-    def __init__(self, factors: int = 64, visual_factors: int = 64, epochs: int = 30, batch_size: int = 4096,
+    def __init__(self, factors: int = 64, visual_factors: int = 16, epochs: int = 20, batch_size: int = 4096,
                  learning_rate: float = 0.005, reg: float = 1e-4, visual_reg: float = 1e-4,
                  content_dropout: float = 0.3, device: str = "auto", random_state: int = 0, progress: bool = True):
         if not 0.0 <= content_dropout < 1.0:

@@ -1,0 +1,111 @@
+"""Time-aware baselines, the hybrid's temporal validation, MMR re-ranking and the torch top-k path."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.data import Catalog, Dataset, Interactions
+from recsys.models import Recommender, make_model
+from recsys.models.rerank import mmr_rerank
+
+DAY = 86400
+
+
+def _shop():
+    """6 items; u bought a (60 days ago) and b (yesterday); a, c sold a lot long ago, d sells now."""
+    cat = Catalog.from_frame(pd.DataFrame({"item_id": list("abcdef")}))
+    rows = [("u", "a", 0), ("u", "b", 59)]
+    rows += [(f"old{i}", it, 1) for i in range(6) for it in "ac"]
+    rows += [(f"new{i}", "d", 58) for i in range(3)]
+    df = pd.DataFrame(rows, columns=["user_id", "item_id", "day"])
+    df["timestamp"] = 1_600_000_000 + df.pop("day") * DAY
+    return Dataset(cat, Interactions.from_frame(df))
+
+
+def test_recency_matrix_counts_days_from_the_last_event():
+    data = _shop()
+    R = data.recency().toarray()
+    u, a, b = data.users.to_index("u"), data.items.to_index("a"), data.items.to_index("b")
+    assert R[u, b] == pytest.approx(1.0) and R[u, a] == pytest.approx(60.0)
+    assert (R > 0).sum() == data.matrix().nnz  # same pattern as the interaction matrix
+
+
+def test_recent_popularity_and_repurchase(tmp_path):
+    data = _shop()
+    pop = make_model("recent-popularity", window_days=7).fit(data)
+    assert pop.recommend("old0", k=1, exclude_seen=False)[0][0] == "d"  # what sells now, not all-time "a"
+    rep = make_model("repurchase", window_days=7).fit(data)
+    ids, _ = rep.recommend("u", k=3, exclude_seen=False)
+    assert ids.tolist() == ["b", "a", "d"]  # own items, latest first, then what sells now
+    rep.save(tmp_path / "rep")
+    assert Recommender.load(tmp_path / "rep").recommend("u", k=3, exclude_seen=False)[0].tolist() == ["b", "a", "d"]
+
+
+def test_hybrid_temporal_validation_learns_weights_on_the_last_weeks(demo):
+    m = make_model("hybrid", components=("repurchase", "visual"), validation="temporal", validation_days=20,
+                   progress=False).fit(demo.dataset, demo.features)
+    assert m.weights_.shape == (2,) and np.isfinite(m.validation_ndcg_)
+    with pytest.raises(ValueError, match="timestamps"):
+        no_time = Interactions.from_frame(demo.interactions.df[["user_id", "item_id"]])
+        make_model("hybrid", components=("popularity", "visual"), validation="temporal").fit(
+            Dataset(demo.catalog, no_time), demo.features)
+
+
+def test_mmr_rerank_trades_relevance_for_diversity():
+    rng = np.random.default_rng(0)
+    # items 0..9 are near-duplicates of one look, 10..19 of another
+    base = rng.standard_normal((2, 16))
+    V = np.vstack([base[0] + 0.05 * rng.standard_normal((10, 16)), base[1] + 0.05 * rng.standard_normal((10, 16))])
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    items = np.arange(20)[None, :]
+    scores = np.linspace(1.0, 0.5, 20)[None, :]  # look 1 is ranked first
+    same, _ = mmr_rerank(items, scores, V, 4, 0.0)
+    assert same.tolist() == [[0, 1, 2, 3]]
+    div, _ = mmr_rerank(items, scores, V, 4, 0.7)
+    assert div[0, 0] == 0 and (div[0] >= 10).sum() >= 1  # the other look makes the list
+    with pytest.raises(ValueError):
+        mmr_rerank(items, scores, V, 4, 1.5)
+
+
+def test_hybrid_diversity_option_lowers_intra_list_similarity(demo):
+    kw = dict(components=("als-visual", "visual"), weights=(1.0, 1.0), progress=False)
+    plain = make_model("hybrid", **kw).fit(demo.dataset, demo.features)
+    varied = make_model("hybrid", diversity=0.5, **kw).fit(demo.dataset, demo.features)
+    users = np.arange(50)
+    V = demo.features.vectors
+
+    def ild(model):
+        idx, _ = model.recommend_index(users, 10)
+        E = V[idx]
+        S = np.einsum("nid,njd->nij", E, E)
+        return float((S.sum(axis=(1, 2)) - 10).mean() / 90)
+
+    assert ild(varied) < ild(plain) - 0.02
+
+
+def test_torch_topk_path_matches_numpy(demo):
+    """The GPU code path (torch), run here on the CPU, returns the same lists as numpy."""
+    m = make_model("als", progress=False, iterations=3).fit(demo.dataset)
+    users = np.arange(30)
+    a, sa = m.recommend_index(users, 10)
+    b, sb = m.recommend_index(users, 10, device="cpu:0")
+    np.testing.assert_allclose(sa, sb, rtol=1e-5)
+    assert (a == b).mean() > 0.95
+    with pytest.raises(ValueError, match="no factor form"):
+        make_model("visual").fit(demo.dataset, demo.features).recommend_index(users, 5, device="cpu:0")
+
+
+def test_hybrid_rejects_unknown_components():
+    with pytest.raises(ValueError, match="unknown hybrid component"):
+        make_model("hybrid", components=("als", "deepfm"))
+    with pytest.raises(ValueError, match="weights"):
+        make_model("hybrid", components=("als", "visual"), weights=(1.0,))
+
+
+def test_vbpr_rejects_bad_settings(demo):
+    import torch
+    with pytest.raises(ValueError, match="content_dropout"):
+        make_model("vbpr", content_dropout=1.0)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            make_model("vbpr", device="cuda", progress=False).fit(demo.dataset, demo.features)
