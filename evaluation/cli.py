@@ -36,6 +36,10 @@ PROTOCOL_PRESETS = {
                    "component_params": {"visual": {"half_life_days": 14}}, "validation": "temporal"},
         "visual": {"half_life_days": 14},
     },
+    # new items only: VBPR's image part and ALS's visual prior both place them; EASE is stood in for
+    "cold-items": {
+        "hybrid": {"components": ["ease", "als-visual", "vbpr"]},
+    },
 }
 
 

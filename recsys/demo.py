@@ -86,8 +86,9 @@ def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict
     print(f"[demo] embedded {int(feats.present.sum())} images ({len(feats.errors)} skipped) "
           f"in {t_embed - t0:.1f}s", flush=True)
 
-    names = ["popularity", "als", "lightfm", "visual", "hybrid"]
-    models = {n: make_model(n, **({"progress": False} if n in ("als", "lightfm", "hybrid") else {})) for n in names}
+    names = ["popularity", "als", "lightfm", "visual", "als-visual", "vbpr", "hybrid"]
+    models = {n: make_model(n, **({"progress": False} if "progress" in make_model(n).get_params() else {}))
+              for n in names}
     split = random_split(inter, 0.2, seed=0)
     result = Experiment(models, split, catalog, feats, ks=(k,)).run()
     print(result.table(), flush=True)
@@ -106,6 +107,8 @@ def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict
              f"<th>preferred share@{k}</th></tr>{rows}</table>")
     render_report(result, out / "report.html", title="visrec demo: Fashion-MNIST shop, simulated shoppers",
                   extra_html=extra)
+    comp = result.compare("als", "hybrid")  # the offline A/B report: per-user CIs, Wilcoxon + Holm, segments
+    comp.write(out / "compare", title="visrec demo: hybrid vs ALS")
 
     full = Dataset(catalog, inter)
     hybrid = make_model("hybrid", progress=False).fit(full, feats)
@@ -119,6 +122,6 @@ def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict
     summary = {"out": str(out), "seconds": round(elapsed, 1), "embed_seconds": round(t_embed - t0, 1),
                "users": full.n_users, "items": full.n_items, "cold_items": int(len(full.cold_items())),
                "skipped_images": feats.errors}
-    print(f"[demo] wrote {out / 'recommendations.jsonl'}, {out / 'similar_items.jsonl'}, {out / 'report.html'} "
-          f"in {elapsed:.1f}s", flush=True)
+    print(f"[demo] wrote {out / 'recommendations.jsonl'}, {out / 'similar_items.jsonl'}, {out / 'report.html'}, "
+          f"{out / 'compare' / 'report.html'} in {elapsed:.1f}s", flush=True)
     return summary

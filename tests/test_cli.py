@@ -33,7 +33,8 @@ def test_demo_end_to_end(tmp_path, demo):
     html = (out / "report.html").read_text()
     assert "<table>" in html and html.count("data:image/jpeg;base64,") >= 20
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"popularity", "als", "lightfm", "visual", "hybrid"} <= set(metrics)
+    assert {"popularity", "als", "lightfm", "visual", "als-visual", "vbpr", "hybrid"} <= set(metrics)
+    assert (out / "compare" / "report.html").exists() and "hybrid" in (out / "compare" / "summary.md").read_text()
     # new arrivals (no interactions) reach shoppers' lists through the visual hybrid
     new = set(demo.catalog.df.loc[demo.catalog.df["new_arrival"].astype(int) == 1, "item_id"])
     assert sum(x["item_id"] in new for r in recs for x in r["items"]) > 0

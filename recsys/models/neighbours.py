@@ -14,6 +14,19 @@ def _binary(X: sp.csr_matrix) -> sp.csr_matrix:
     return B
 
 
+def _spd_inverse(G: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite float32 matrix by Cholesky (LAPACK potrf/potri),
+    about 4x faster than a float64 LU inverse; falls back to ``numpy.linalg.inv`` in float64."""
+    from scipy.linalg import lapack
+    c, info = lapack.spotrf(G, lower=False, clean=False, overwrite_a=True)
+    if info == 0:
+        P, info = lapack.spotri(c, lower=False, overwrite_c=True)
+        if info == 0:
+            upper = np.triu(P)
+            return upper + np.triu(upper, 1).T
+    return np.linalg.inv(G.astype(np.float64)).astype(np.float32)
+
+
 class EASERecommender(Recommender):
     """Embarrassingly Shallow Autoencoder: ``B = I - P / diag(P)``, ``P = (X^T X + lambda I)^-1``.
 
@@ -39,9 +52,9 @@ class EASERecommender(Recommender):
             raise ValueError(f"EASE needs a dense {n}x{n} inverse; the catalog has more than max_items="
                              f"{self.max_items} items. Use als or raise max_items if memory allows.")
         X = _binary(user_items)
-        G = (X.T @ X).toarray().astype(np.float64)
+        G = (X.T @ X).toarray().astype(np.float32)
         G[np.diag_indices(n)] += self.lambda_
-        P = np.linalg.inv(G)
+        P = _spd_inverse(G)
         B = -P / np.diag(P)[None, :]
         B[np.diag_indices(n)] = 0.0
         self.weights_ = B.astype(np.float32)
