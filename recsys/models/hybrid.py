@@ -198,24 +198,27 @@ class HybridRecommender(Recommender):
         """Per-user z-scores of each part (None for parts with weight 0).
 
         Collaborative parts cannot score items without history: their z-score on those items
-        is replaced by the mean z-score of the visual parts (which place such items from their
-        image), so a new item competes on an equal footing instead of sitting at the average."""
+        is replaced by the mean z-score of all visual parts -- those with weight 0 included --
+        which place such items from their image, so a new item competes on an equal footing
+        instead of sitting at the average."""
         n = len(cold)
-        Z = []
-        for w, m in parts:
-            if not w:
-                Z.append(None)
-                continue
+        need_proxy = bool(cold.any()) and any(w and m.name in _COLLABORATIVE for w, m in parts)
+
+        def z_of(m):
             s = np.asarray(m._score(user_index), np.float32)
             if s.shape[1] < n:  # items added later that this part cannot score
                 s = np.hstack([s, np.repeat(s.mean(axis=1, keepdims=True), n - s.shape[1], axis=1)])
-            Z.append(_zscore(s))
-        vis = [z for z, (w, m) in zip(Z, parts) if z is not None and m.uses_visual]
-        if cold.any() and vis:
-            proxy = sum(v[:, cold] for v in vis) / len(vis)
-            for z, (w, m) in zip(Z, parts):
-                if z is not None and m.name in _COLLABORATIVE:
-                    z[:, cold] = proxy
+            return _zscore(s)
+
+        Z = [z_of(m) if w else None for w, m in parts]
+        if need_proxy:
+            vis = [z[:, cold] if z is not None else z_of(m)[:, cold]
+                   for z, (w, m) in zip(Z, parts) if m.uses_visual]
+            if vis:
+                proxy = sum(vis) / len(vis)
+                for z, (w, m) in zip(Z, parts):
+                    if z is not None and m.name in _COLLABORATIVE:
+                        z[:, cold] = proxy
         return Z
 
     def _score(self, user_index):
