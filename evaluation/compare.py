@@ -238,55 +238,46 @@ class EvalData:
         extra_items : iterable of str
             Items seen in the list files (only used without a catalog).
         """
+        from recsys.data import Catalog, Dataset
         notes = []
         tdf = test.df
-        if catalog is not None:
-            item_ids = catalog.item_ids.astype(str)
-        else:
+        universe = catalog
+        if catalog is None:  # the universe: items in test, train and the lists, in order of appearance
             parts = [tdf["item_id"].astype(str).unique()]
             if train is not None:
                 parts.append(train.df["item_id"].astype(str).unique())
             parts.append(np.asarray(list(extra_items), dtype=object).astype(str))
-            item_ids = pd.unique(np.concatenate(parts)).astype(object)
-        item_index = pd.Index(item_ids)
-        if not item_index.is_unique:
-            raise DataError("duplicate item ids in the catalog")
-        ti = item_index.get_indexer(tdf["item_id"].astype(str))
-        if (ti < 0).any():
-            bad = tdf.loc[ti < 0]
-            notes.append(f"{int((ti < 0).sum())} test interaction(s) name items not in the catalog and were "
-                         f"dropped (first: {test.source} line {int(bad['line'].iat[0])}, item "
-                         f"{bad['item_id'].iat[0]!r})")
-        keep = ti >= 0
-        user_ids = pd.unique(tdf.loc[keep, "user_id"].astype(str)).astype(object)
+            universe = Catalog.from_frame(pd.DataFrame({"item_id": pd.unique(np.concatenate(parts))}))
+        item_ids = universe.item_ids
+
+        def unknown_items(ds):
+            return [r for r in ds.report.skipped if r["reason"] == "item_id not in catalog"]
+
+        def binary(m):
+            m = m.copy()
+            m.data[:] = 1
+            return m
+
+        test_ds = Dataset(universe, test, on_unknown="skip")
+        bad = unknown_items(test_ds)
+        if bad:
+            notes.append(f"{len(bad)} test interaction(s) name items not in the catalog and were dropped (first: "
+                         f"{test.source} line {bad[0]['row']}, item {bad[0]['value']!r})")
+        user_ids = test_ds.users.ids
         n_dropped_users = tdf["user_id"].nunique() - len(user_ids)
         if n_dropped_users:
             notes.append(f"{n_dropped_users} test user(s) have no test item in the catalog and are not evaluated")
-        user_index = pd.Index(user_ids)
-        tu = user_index.get_indexer(tdf.loc[keep, "user_id"].astype(str))
-        test_m = sp.csr_matrix((np.ones(len(tu), np.float32), (tu, ti[keep])), shape=(len(user_ids), len(item_ids)))
-        test_m.sum_duplicates()
-        test_m.data[:] = 1
+        test_m = binary(test_ds.matrix())
         history, counts, n_train_users = None, None, 0
         if train is not None:
-            rdf = train.df
-            ri = item_index.get_indexer(rdf["item_id"].astype(str))
-            if (ri < 0).any():
-                notes.append(f"{int((ri < 0).sum())} training interaction(s) name items not in the catalog and "
-                             f"were ignored (first: item {rdf['item_id'].iat[int(np.flatnonzero(ri < 0)[0])]!r})")
-            all_users = pd.Index(pd.unique(rdf["user_id"].astype(str)))
-            ru_all = all_users.get_indexer(rdf["user_id"].astype(str))
-            ok = ri >= 0
-            full = sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (ru_all[ok], ri[ok])),
-                                 shape=(len(all_users), len(item_ids)))
-            full.sum_duplicates()
-            full.data[:] = 1
-            counts = np.asarray(full.getnnz(axis=0))
-            n_train_users = int(len(all_users))
-            rows = all_users.get_indexer(user_index)
-            history = sp.vstack([full, sp.csr_matrix((1, len(item_ids)), dtype=np.float32)]).tocsr()[
-                np.where(rows >= 0, rows, full.shape[0])]
-            history.sort_indices()
+            train_ds = Dataset(universe, train, on_unknown="skip")
+            bad = unknown_items(train_ds)
+            if bad:
+                notes.append(f"{len(bad)} training interaction(s) name items not in the catalog and were ignored "
+                             f"(first: item {bad[0]['value']!r})")
+            counts = train_ds.item_counts()
+            n_train_users = int(train.df["user_id"].nunique())
+            history = binary(Dataset(universe, train, users=test_ds.users, on_unknown="skip").matrix())
         paths = catalog.image_paths() if catalog is not None else None
         vectors = present = None
         if features is not None:

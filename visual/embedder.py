@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .backbones import Backbone, build_backbone
+from .devices import resolve_device
 from .images import ImageError, load_image, preprocess, read_image_bytes
 from .store import EmbeddingStore
 
@@ -40,12 +41,6 @@ class EmbeddingResult:
     errors: list = field(default_factory=list)
     n_cached: int = 0
     n_computed: int = 0
-
-
-def _resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class ImageEmbedder:
@@ -114,7 +109,7 @@ class ImageEmbedder:
                 self.backbone = net.name
             else:
                 net = build_backbone(self.backbone, self.weights, self.input_size)
-            dev = _resolve_device(self.device)
+            dev = resolve_device(self.device)
             net.model.to(dev).to(memory_format=torch.channels_last)
             self._dev = dev
             self._mean = torch.tensor(net.mean, device=dev).view(1, 3, 1, 1) * 255.0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.data import item_user_counts
+
 from .base import Recommender, topk, widen
 from .rerank import mmr_rerank
 
@@ -129,7 +131,7 @@ class HybridRecommender(Recommender):
             self.weights_ = np.asarray(self.weights, np.float32)
         self._fit_parts(user_items, self.recency_, features)
         self.item_vectors_, self.present_ = features.vectors, features.present
-        self.cold_ = (np.diff(user_items.tocsc().indptr) == 0) & features.present
+        self.cold_ = (item_user_counts(user_items) == 0) & features.present
         del self._features
 
     def _learn_weights(self, user_items, features) -> np.ndarray:
@@ -162,7 +164,7 @@ class HybridRecommender(Recommender):
         users = np.flatnonzero(np.diff(val_X.indptr) > 0)
         if len(users) > self.max_validation_users:
             users = np.sort(rng.choice(users, self.max_validation_users, replace=False))
-        cold = (np.diff(fit_X.tocsc().indptr) == 0) & features.present
+        cold = (item_user_counts(fit_X) == 0) & features.present
         Z = self._part_scores(users, [(1.0, m) for m in self.parts_], cold)
         seen = fit_X[users]
         if self.validation == "temporal":  # next-period purchases may be repurchases

@@ -7,17 +7,17 @@ from tqdm.auto import tqdm
 
 from recsys.data import item_user_counts
 
+from visual.devices import resolve_device
+
 from .als import _normalise
 from .base import Recommender
 
 
 def _device(name: str):
     import torch
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device={name!r} but torch sees no CUDA GPU; use device='cpu' or 'auto'")
-    return torch.device(name)
+    return resolve_device(name)
 
 
 class VBPRRecommender(Recommender):
