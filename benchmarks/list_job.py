@@ -56,7 +56,7 @@ def real(args):
         t = time.perf_counter()
         m = make_model(n, **kw).fit(data, feats)
         fit = time.perf_counter() - t
-        dt, (idx, _) = best_of(lambda: m.recommend_index(users, args.k), args.repeat)
+        dt, (idx, _) = best_of(lambda: m.recommend_index(users, args.k, precision=args.precision), args.repeat)
         line = f"  {n:12s} fit {fit:7.1f}s   score all users {dt:6.2f}s  ({len(users) / dt:,.0f} users/s)"
         if args.cli:
             with tempfile.TemporaryDirectory() as d:
@@ -116,6 +116,8 @@ def main():
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--vbpr-epochs", type=int, default=5, help="epochs do not change scoring time")
+    ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                    help="products of EASE and the visual kernel (bfloat16: AMX/AVX512-BF16 CPUs)")
     ap.add_argument("--cli", action="store_true", help="also time `visrec recommend --users all` end to end")
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--users", type=int, default=1_000_000, help="extrapolation: number of users")

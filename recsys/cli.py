@@ -166,7 +166,8 @@ def cmd_recommend(args):
     else:
         users = np.asarray(args.users.split(","), object)
     t = time.perf_counter()
-    ids, scores = model.recommend(users, k=args.k, exclude_seen=not args.include_seen, device=args.device)
+    ids, scores = model.recommend(users, k=args.k, exclude_seen=not args.include_seen, device=args.device,
+                                  precision=args.precision)
     dt = time.perf_counter() - t
     write_recommendations(args.out, users, ids, scores)
     print(f"{len(users)} users x top-{args.k} in {dt:.2f}s -> {args.out}")
@@ -291,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--include-seen", action="store_true", help="do not exclude items the user already has")
     r.add_argument("--device", default="cpu", help="cpu, or cuda to score factor models (als, vbpr, lightfm) on a GPU")
+    r.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                   help="EASE / visual-kernel products on the CPU; bfloat16 is several times faster on CPUs "
+                        "with AMX or AVX512-BF16, with the same measured accuracy")
     r.add_argument("--out", required=True, help=".jsonl, .csv or .parquet")
     r.set_defaults(func=cmd_recommend)
 

@@ -67,7 +67,8 @@ def test_train_recommend_similar_with_model(tmp_path, demo):
            "--model", "als", "--param", "iterations=5", "--param", "progress=false", "--out", model)
     assert (model / "model.json").exists()
     out = tmp_path / "recs.csv"
-    visrec("recommend", "--model", model, "--users", "shopper000,shopper001", "--k", 5, "--out", out)
+    visrec("recommend", "--model", model, "--users", "shopper000,shopper001", "--k", 5, "--precision", "bfloat16",
+           "--out", out)
     import pandas as pd
     df = pd.read_csv(out)
     assert len(df) == 10 and list(df.columns) == ["user_id", "rank", "item_id", "score"]

@@ -109,3 +109,35 @@ def test_vbpr_rejects_bad_settings(demo):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
             make_model("vbpr", device="cuda", progress=False).fit(demo.dataset, demo.features)
+
+
+def test_sparse_dense_product_matches_scipy_in_both_precisions():
+    """EASE and the visual kernel score through `sparse_dense`: torch's CSR kernel (float32) must
+    equal scipy's product, and the bfloat16 path must stay within bf16 rounding."""
+    import scipy.sparse as sp
+    from recsys.models.linalg import get_precision, matmul_precision, sparse_dense
+    rng = np.random.default_rng(0)
+    X = sp.random(300, 500, density=0.2, format="csr", dtype=np.float32, random_state=0)  # > 20k nnz: torch
+    D = rng.standard_normal((500, 64)).astype(np.float32)
+    ref = X @ D
+    np.testing.assert_allclose(sparse_dense(X, D), ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(sparse_dense(X[:5], D), ref[:5], rtol=1e-4, atol=1e-4)  # small: scipy
+    with matmul_precision("bfloat16"):
+        assert get_precision() == "bfloat16"
+        low = sparse_dense(X, D)
+    assert get_precision() == "float32"
+    assert low.dtype == np.float32 and np.abs(low - ref).max() < 0.02 * np.abs(ref).max()
+    with pytest.raises(ValueError, match="precision must be one of"):
+        with matmul_precision("float16"):
+            pass
+
+
+def test_bfloat16_scoring_keeps_the_lists(demo):
+    """`recommend(..., precision="bfloat16")` (the fast list-job path) ranks as float32 does."""
+    for name in ("ease", "visual"):
+        m = make_model(name).fit(demo.dataset, demo.features)
+        users = np.arange(demo.dataset.n_users)
+        a, sa = m.recommend_index(users, 10)
+        b, sb = m.recommend_index(users, 10, precision="bfloat16")
+        assert np.mean([len(set(x) & set(y)) / 10 for x, y in zip(a, b)]) > 0.9, name
+        np.testing.assert_allclose(sb, sa, rtol=0.02, atol=0.02 * np.abs(sa).max())

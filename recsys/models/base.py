@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from recsys import __version__
 from recsys.data import Dataset, IdMap
 from recsys.index import VectorIndex
+from .linalg import matmul_precision
 from visual.store import default_mode
 
 MODEL_FORMAT = 1
@@ -112,8 +113,8 @@ class Recommender:
     # -- scoring -----------------------------------------------------------------------------
     def recommend_index(self, user_index, k: int = 10, exclude_seen: bool = True, *,
                         candidates: np.ndarray | None = None, exclude: sp.csr_matrix | None = None,
-                        batch_size: int = 1024, device: str = "cpu",
-                        n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                        batch_size: int = 1024, device: str = "cpu", n_jobs: int | None = None,
+                        precision: str = "float32") -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` item indices and scores for dense user indices (``-1``/``-inf`` = no item).
 
         ``candidates``: optional item indices to rank among (all items when None).
@@ -122,7 +123,14 @@ class Recommender:
         ``device``: ``"cpu"`` (numpy) or a torch device such as ``"cuda"`` -- the GPU path
         serves factor models (``als``, ``als-visual``, ``vbpr``, ``lightfm``).
         ``n_jobs``: threads over user batches on the CPU (default: all cores).
+        ``precision``: ``"float32"`` or ``"bfloat16"`` for the sparse x dense products of EASE and
+        the visual kernel (see :func:`recsys.models.linalg.matmul_precision`).
         """
+        with matmul_precision(precision):
+            return self._recommend_index(user_index, k, exclude_seen, candidates, exclude, batch_size,
+                                         device, n_jobs)
+
+    def _recommend_index(self, user_index, k, exclude_seen, candidates, exclude, batch_size, device, n_jobs):
         self._check_fitted()
         blocked = None
         if candidates is not None:
@@ -170,7 +178,7 @@ class Recommender:
         return out_i, out_s
 
     def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, *,
-                  items=None, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+                  items=None, device: str = "cpu", precision: str = "float32") -> tuple[np.ndarray, np.ndarray]:
         """Recommend ``k`` items to each user.
 
         Parameters
@@ -184,6 +192,8 @@ class Recommender:
             Rank only these items (e.g. what is in stock, or only new arrivals).
         device : str
             ``"cpu"`` or a torch device (``"cuda"``) for factor models.
+        precision : {"float32", "bfloat16"}
+            Precision of EASE's and the visual kernel's products on the CPU.
 
         Returns
         -------
@@ -194,7 +204,8 @@ class Recommender:
         scalar = isinstance(user_ids, str)
         uidx = self.users_.to_index([user_ids] if scalar else list(user_ids))
         cand = None if items is None else self.items_.to_index(list(items))
-        idx, sc = self.recommend_index(uidx, k, exclude_seen, candidates=cand, device=device)
+        idx, sc = self.recommend_index(uidx, k, exclude_seen, candidates=cand, device=device,
+                                       precision=precision)
         ids = self._to_ids(idx)
         return (ids[0], sc[0]) if scalar else (ids, sc)
 

@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .base import Recommender
+from .linalg import sparse_dense
 
 
 def _binary(X: sp.csr_matrix) -> sp.csr_matrix:
@@ -60,7 +61,7 @@ class EASERecommender(Recommender):
         self.weights_ = B.astype(np.float32)
 
     def _score(self, user_index):
-        return np.asarray(_binary(self.user_items_[user_index]) @ self.weights_, dtype=np.float32)
+        return sparse_dense(_binary(self.user_items_[user_index]), self.weights_)
 
     def _get_state(self):
         return {"weights": self.weights_}

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from recsys.data import item_user_counts
 
 from .base import Recommender
+from .linalg import sparse_dense
 
 
 class VisualContentRecommender(Recommender):
@@ -96,7 +97,7 @@ class VisualContentRecommender(Recommender):
                 K /= self.temperature
                 np.exp(K, out=K)
                 self._kernel = K
-            dens = np.asarray(W @ self._kernel, dtype=np.float32)
+            dens = sparse_dense(W, self._kernel)
             return np.log(dens + 1e-30)
         out = np.empty((W.shape[0], n), np.float32)
         # sub-batch users so that the |history| x n_items kernel block stays ~<= 64M floats
