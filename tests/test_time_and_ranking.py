@@ -141,3 +141,29 @@ def test_bfloat16_scoring_keeps_the_lists(demo):
         b, sb = m.recommend_index(users, 10, precision="bfloat16")
         assert np.mean([len(set(x) & set(y)) / 10 for x, y in zip(a, b)]) > 0.9, name
         np.testing.assert_allclose(sb, sa, rtol=0.02, atol=0.02 * np.abs(sa).max())
+
+
+def test_sequence_knn_follows_what_users_take_next(tmp_path):
+    """Shoppers walk a ring of 40 items in order, each from a random start, taking all 40: plain
+    co-occurrence relates every pair equally (itemknn cannot tell them apart), sequence neighbours
+    (window 1) relate only consecutive items, so a user holding 10..14 is offered 9 and 15."""
+    n, rng = 40, np.random.default_rng(0)
+    cat = Catalog.from_frame(pd.DataFrame({"item_id": [f"i{j:02d}" for j in range(n)]}))
+    rows = [(f"u{k}", f"i{(s + p) % n:02d}", 1_600_000_000 + k * DAY + p * 60)
+            for k, s in enumerate(rng.integers(0, n, 200)) for p in range(n)]
+    rows += [("me", f"i{p:02d}", 1_700_000_000 + p * 60) for p in range(10, 15)]
+    data = Dataset(cat, Interactions.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])))
+    knn = make_model("itemknn", k=n).fit(data).similarity_.toarray()
+    assert np.ptp(knn[~np.eye(n, dtype=bool)]) < 0.01  # (almost) no signal without the order
+    m = make_model("sequence-knn", window=1).fit(data)
+    ids, _ = m.recommend("me", k=2)
+    assert set(ids) == {"i09", "i15"}
+    sim, _ = m.similar_items("i20", k=2)
+    assert set(sim) == {"i19", "i21"}
+    m.save(tmp_path / "seq")
+    assert set(Recommender.load(tmp_path / "seq").recommend("me", k=2)[0]) == {"i09", "i15"}
+    no_time = Dataset(cat, Interactions.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id", "t"])[["user_id", "item_id"]]))
+    with pytest.raises(ValueError, match="need a timestamp column"):
+        make_model("sequence-knn").fit(no_time)
+    with pytest.raises(ValueError, match="window must be"):
+        make_model("sequence-knn", window=0)

@@ -6,7 +6,7 @@ from .als import ALSRecommender, ALSVisualRecommender
 from .lightfm_visual import LightFMRecommender
 from .visual_content import VisualContentRecommender
 from .hybrid import HybridRecommender
-from .neighbours import EASERecommender, ItemKNNRecommender
+from .neighbours import EASERecommender, ItemKNNRecommender, SequenceKNNRecommender
 from .vbpr import VBPRRecommender
 from .temporal import RecentPopularityRecommender, RepurchaseRecommender
 
@@ -23,11 +23,12 @@ MODELS = {
     "als-visual": ALSVisualRecommender,
     "recent-popularity": RecentPopularityRecommender,
     "repurchase": RepurchaseRecommender,
+    "sequence-knn": SequenceKNNRecommender,
 }
 
 
 def make_model(name: str, **params) -> Recommender:
-    """A model by name (``popularity``, ``als``, ``lightfm``, ``visual``, ``hybrid``, ``ease``, ``itemknn``)."""
+    """A model by name (see :data:`MODELS` for the names)."""
     try:
         cls = MODELS[name]
     except KeyError:
@@ -38,4 +39,4 @@ def make_model(name: str, **params) -> Recommender:
 __all__ = ["Recommender", "NotFittedError", "topk", "PopularityRecommender", "ALSRecommender",
            "LightFMRecommender", "VisualContentRecommender", "HybridRecommender", "EASERecommender",
            "ItemKNNRecommender", "VBPRRecommender", "ALSVisualRecommender", "RecentPopularityRecommender",
-           "RepurchaseRecommender", "MODELS", "make_model"]
+           "RepurchaseRecommender", "SequenceKNNRecommender", "MODELS", "make_model"]

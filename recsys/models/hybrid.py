@@ -21,7 +21,7 @@ def _zscore(s: np.ndarray) -> np.ndarray:
 
 
 #: parts that see only interactions; on items without history the visual parts stand in for them
-_COLLABORATIVE = {"als", "ease", "itemknn"}
+_COLLABORATIVE = {"als", "ease", "itemknn", "sequence-knn"}
 
 #: the default sources: the strongest collaborative model, ALS whose item factors come from the
 #: image for items without history, and the visual taste model (neighbours of the user's items)

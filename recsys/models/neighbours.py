@@ -87,13 +87,17 @@ class ItemKNNRecommender(Recommender):
         self.k = k
         self.shrink = shrink
 
-    def _fit(self, user_items, features):
+    def _cooccurrence(self, user_items) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Item x item co-occurrence counts (zero diagonal) and each item's norm."""
         X = _binary(user_items).tocsc()
         counts = np.asarray(X.sum(axis=0)).ravel()
-        norms = np.sqrt(np.maximum(counts, 1e-12))
-        C = (X.T @ X).tocsr().astype(np.float32)  # co-occurrence counts
+        C = (X.T @ X).tocsr().astype(np.float32)  # users in common
         C.setdiag(0)
         C.eliminate_zeros()
+        return C, np.sqrt(np.maximum(counts, 1e-12))
+
+    def _fit(self, user_items, features):
+        C, norms = self._cooccurrence(user_items)
         C = C.tocoo()
         sim = C.data / (norms[C.row] * norms[C.col]) * (C.data / (C.data + self.shrink))
         S = sp.csr_matrix((sim.astype(np.float32), (C.row, C.col)), shape=C.shape)
@@ -135,3 +139,56 @@ class ItemKNNRecommender(Recommender):
     def _set_state(self, state):
         self.similarity_ = sp.csr_matrix((state["sim_data"], state["sim_indices"], state["sim_indptr"]),
                                          shape=tuple(state["sim_shape"]))
+
+
+class SequenceKNNRecommender(ItemKNNRecommender):
+    """Item-based CF on *sequence* neighbours: two items are related when users interact with them
+    close together in time (within ``window`` positions of each other in their time-ordered
+    history) -- "viewed / bought next", not merely "bought by the same people at some point".
+
+    Similarity: the windowed co-occurrence counts ``C`` normalised as ``C_ij / sqrt(d_i d_j)``
+    (``d`` = row sums), ``k`` largest kept per item; a user's scores are the sums of the
+    similarities of their items, as in :class:`ItemKNNRecommender`. Needs timestamps.
+
+    Parameters
+    ----------
+    window : int
+        Items up to this many positions apart in a user's history count as neighbours.
+    k : int
+        Neighbours kept per item.
+    shrink : float
+        As in :class:`ItemKNNRecommender`.
+    """
+
+    name = "sequence-knn"
+    uses_recency = True
+
+    def __init__(self, window: int = 5, k: int = 100, shrink: float = 0.0):
+        if int(window) < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        super().__init__(k=k, shrink=shrink)
+        self.window = int(window)
+
+    def _cooccurrence(self, user_items):
+        R = getattr(self, "recency_", None)
+        if R is None:
+            raise ValueError("sequence-knn orders each user's items by time: the interactions need a "
+                             "timestamp column (or use itemknn)")
+        X = user_items.tocoo()
+        Rc = R.tocoo()
+        if not (np.array_equal(Rc.row, X.row) and np.array_equal(Rc.col, X.col)):
+            raise ValueError("recency and interaction matrices do not align")
+        order = np.lexsort((-Rc.data, X.row))  # per user, oldest first (largest age first)
+        u, it = X.row[order], X.col[order]
+        a, b = [], []
+        for d in range(1, self.window + 1):
+            same = u[:-d] == u[d:]
+            a.append(it[:-d][same])
+            b.append(it[d:][same])
+        a, b = np.concatenate(a), np.concatenate(b)
+        n = user_items.shape[1]
+        C = sp.csr_matrix((np.ones(2 * len(a), np.float32), (np.concatenate([a, b]), np.concatenate([b, a]))),
+                          shape=(n, n))
+        C.setdiag(0)
+        C.eliminate_zeros()
+        return C, np.sqrt(np.maximum(np.asarray(C.sum(axis=1)).ravel(), 1e-12))
