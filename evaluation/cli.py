@@ -93,7 +93,8 @@ def run_evaluate(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     feats = _embed(args, catalog, out / "skipped_images.jsonl") if need_feats else None
-    result = Experiment(models, split, catalog, feats, ks=(args.k,), exclude_seen=exclude_seen).run()
+    result = Experiment(models, split, catalog, feats, ks=(args.k,), exclude_seen=exclude_seen,
+                        new_users=args.new_users).run()
     print(result.table())
     atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=1))
     render_report(result, out / "report.html", title=f"visrec evaluation: {args.dataset}")

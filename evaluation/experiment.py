@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.data import Dataset, item_user_counts
+from recsys.data import Dataset, IdMap, item_user_counts
 from .metrics import ranking_metrics
 from .splits import Split
 
@@ -18,7 +18,8 @@ class ExperimentResult:
 
     Attributes
     ----------
-    users : ndarray of str -- evaluated user ids (users with >= 1 test item known to train)
+    users : ndarray of str -- evaluated user ids (users with >= 1 test item; with
+        ``new_users="popular"`` also test users absent from the training data, placed last)
     per_user : {model: {metric: ndarray}}
     lists : {model: ndarray (n_users, k) of item indices} -- the evaluated lists
     info : {model: {"visual": bool, "fit_seconds": float, "cold_share@k": ..., "coverage@k": ...}}
@@ -48,11 +49,12 @@ class ExperimentResult:
         history.data[:] = 1
         counts = train.item_counts()
         feats = self.features
+        n_train_users = int((np.diff(X.indptr) > 0).sum())  # new test users have empty rows
         desc = {"n_test_users": int(len(self.user_index)), "n_test_interactions": int(test.nnz),
-                "n_items": int(train.n_items), "item_universe": "catalog", "n_train_users": int(train.n_users),
+                "n_items": int(train.n_items), "item_universe": "catalog", "n_train_users": n_train_users,
                 "n_train_interactions": int(X.nnz), "split": self.split}
         return EvalData(np.asarray(self.users, dtype=object), np.asarray(train.items.ids, dtype=object), test.tocsr(),
-                        history.tocsr(), counts, int(train.n_users), train.catalog.image_paths(),
+                        history.tocsr(), counts, n_train_users, train.catalog.image_paths(),
                         None if feats is None else feats.vectors, None if feats is None else feats.present,
                         [], desc)
 
@@ -122,12 +124,21 @@ class Experiment:
         Item vectors aligned with the catalog (needed by visual models).
     ks : tuple of int
     exclude_seen : bool
+    new_users : {"skip", "popular"}
+        Test users with no training interactions (new customers of a time split) cannot be ranked
+        by the models. ``"skip"`` leaves them out; ``"popular"`` keeps them in every model's
+        metrics with the same fallback list, the training data's most popular items, so that
+        the metrics cover all test users (as the H&M competition metric does) and the models
+        differ only on the users they can rank.
     """
 
     def __init__(self, models: dict, split: Split, catalog, features=None, ks=(10,), exclude_seen: bool = True,
-                 verbose: bool = True):
+                 verbose: bool = True, new_users: str = "skip"):
         if not models:
             raise ValueError("give at least one model to evaluate")
+        if new_users not in ("skip", "popular"):
+            raise ValueError(f"new_users must be 'skip' or 'popular', got {new_users!r}")
+        self.new_users = new_users
         self.models = models
         self.split = split
         self.catalog = catalog
@@ -138,15 +149,32 @@ class Experiment:
 
     def run(self) -> ExperimentResult:
         train = Dataset(self.catalog, self.split.train)
-        test = train.encode(self.split.test)
+        n_known = train.n_users
+        kmax = max(self.ks)
+        cold_protocol = self.split.description.get("protocol") == "cold-items"
+        split_desc = dict(self.split.description)
+        data = train  # users of the evaluation: the training users, then new test users (if kept)
+        if self.new_users == "popular" and not cold_protocol:
+            test_ids = self.split.test.df["user_id"].astype(str).unique()
+            new = test_ids[~np.isin(test_ids, train.users.ids.astype(str))]
+            if len(new):
+                data = Dataset(self.catalog, self.split.train, users=IdMap(np.concatenate([train.users.ids, new]),
+                                                                              kind="user"))
+        test = data.encode(self.split.test)
         valid_matrix = train.encode(self.split.valid) if self.split.valid is not None else None
         n_rel = np.diff(test.indptr)
         uidx = np.flatnonzero(n_rel > 0)
         if len(uidx) == 0:
             raise ValueError("no test user is known to the training data; check the split")
+        known_u, new_u = uidx[uidx < n_known], uidx[uidx >= n_known]
         counts = train.item_counts()
-        kmax = max(self.ks)
-        cold_protocol = self.split.description.get("protocol") == "cold-items"
+        fallback = None
+        if len(new_u):
+            top = np.argsort(-counts, kind="stable")[:kmax]
+            fallback = np.full((len(new_u), kmax), -1, np.int64)
+            fallback[:, :len(top)] = top
+            split_desc["new_users"] = {"policy": "popular", "n": int(len(new_u)),
+                                       "n_known": int(len(known_u))}
         # cold-items protocol: users rank only the held-out items, which have no training history
         candidates = np.flatnonzero((counts == 0) & (item_user_counts(test) > 0)) if cold_protocol else None
         per_user, lists, info = {}, {}, {}
@@ -155,9 +183,11 @@ class Experiment:
             feats = self.features if model.requires_features or model.uses_visual else None
             model.fit(train, feats)
             t1 = time.perf_counter()
-            idx, _ = model.recommend_index(uidx, kmax, exclude_seen=self.exclude_seen, exclude=valid_matrix,
+            idx, _ = model.recommend_index(known_u, kmax, exclude_seen=self.exclude_seen, exclude=valid_matrix,
                                            candidates=candidates)
             t2 = time.perf_counter()
+            if fallback is not None:  # new users: the same best-seller list for every model
+                idx = np.vstack([idx, fallback])
             per_user[name] = ranking_metrics(idx, test, uidx, self.ks)
             if cold_protocol:
                 per_user[name]["auc"] = self._auc(model, uidx, test, candidates)
@@ -170,8 +200,8 @@ class Experiment:
             if self.verbose:
                 means = {k: round(float(v.mean()), 4) for k, v in per_user[name].items()}
                 print(f"[evaluate] {name}: fit {t1 - t0:.1f}s, recommend {t2 - t1:.2f}s, {means}", flush=True)
-        self.result_ = ExperimentResult(train.users.ids[uidx], per_user, lists, info, dict(self.split.description),
-                                        train, test, uidx, self.features)
+        self.result_ = ExperimentResult(data.users.ids[uidx], per_user, lists, info, split_desc,
+                                        data, test, uidx, self.features)
         return self.result_
 
     def compare(self, a: str | None = None, b: str | None = None, **kwargs):

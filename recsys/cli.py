@@ -349,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seen", default="auto", choices=["auto", "exclude", "keep"],
                    help="leave the user's training items out of the lists (auto: keep them for the temporal "
                         "protocol, where repurchases count; exclude otherwise)")
+    v.add_argument("--new-users", default="popular", choices=["popular", "skip"],
+                   help="test users without training history (new customers of a time split): kept with "
+                        "the same best-seller list for every model (default), or left out")
     v.add_argument("--seed", type=int, default=0)
     _add_embed_args(v)
     v.add_argument("--out", required=True, help="output folder")

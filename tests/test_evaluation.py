@@ -112,3 +112,29 @@ def test_cold_item_protocol(demo):
     assert m["visual"]["auc"] > 0.75  # planted category tastes are visual
     cold = set(demo.dataset.items.to_index(sorted(set(s.test.df.item_id))))
     assert set(res.lists["visual"].ravel()) - {-1} <= cold  # only held-out items are ranked
+
+
+def test_new_test_users_get_the_same_best_sellers_in_every_model(demo):
+    """A time split's new customers: with new_users="popular" they stay in the metrics, each model
+    answering them with the training best sellers; with "skip" they are left out."""
+    from evaluation.splits import Split
+    from recsys.models import make_model
+    split = random_split(demo.interactions, 0.2, seed=0)
+    counts = split.train.df["item_id"].value_counts()
+    best, rare = counts.index[0], counts.index[-1]
+    extra = pd.DataFrame({"user_id": ["newbie1", "newbie2"], "item_id": [best, rare], "weight": [1.0, 1.0],
+                          "timestamp": [1.7e9, 1.7e9]})
+    test = Interactions.from_frame(pd.concat([split.test.df[["user_id", "item_id", "weight", "timestamp"]], extra]))
+    split = Split(split.train, test, {"protocol": "random"})
+    models = {"popularity": make_model("popularity"), "als": make_model("als", iterations=3, progress=False)}
+    kept = Experiment(models, split, demo.catalog, verbose=False, new_users="popular").run()
+    skipped = Experiment(models, split, demo.catalog, verbose=False).run()
+    assert len(kept.users) == len(skipped.users) + 2 and list(kept.users[-2:]) == ["newbie1", "newbie2"]
+    assert kept.to_json()["split"]["new_users"] == {"policy": "popular", "n": 2, "n_known": len(skipped.users)}
+    for name in models:
+        hits = kept.per_user[name]["hitrate@10"][-2:]
+        assert hits.tolist() == [1.0, 0.0]  # the best seller is in the fallback list, the rarest item not
+        np.testing.assert_array_equal(kept.lists[name][-2:], kept.lists["popularity"][-2:])
+        np.testing.assert_allclose(kept.per_user[name]["ndcg@10"][:-2], skipped.per_user[name]["ndcg@10"])
+    comp = kept.compare("popularity", "als", n_boot=200)  # the A/B report takes the new users too
+    assert comp.to_json()["test"]["n_test_users"] == len(kept.users)
