@@ -165,9 +165,17 @@ def cmd_recommend(args):
         users = np.asarray([ln.strip() for ln in Path(args.users[1:]).read_text().splitlines() if ln.strip()], object)
     else:
         users = np.asarray(args.users.split(","), object)
+    exclude = None
+    if args.exclude:
+        from recsys.data import load_interactions
+        exclude = load_interactions(args.exclude)  # validated: a bad row is named by file and line
+        n_ignored = model.exclusion_matrix(exclude)[1]
+        print(f"excluding {len(exclude.df) - n_ignored} user-item pairs from {args.exclude}"
+              + (f" ({n_ignored} name users or items unknown to the model: nothing to remove)" if n_ignored else ""),
+              file=sys.stderr)
     t = time.perf_counter()
-    ids, scores = model.recommend(users, k=args.k, exclude_seen=not args.include_seen, device=args.device,
-                                  precision=args.precision)
+    ids, scores = model.recommend(users, k=args.k, exclude_seen=not args.include_seen, exclude_items=exclude,
+                                  device=args.device, precision=args.precision)
     dt = time.perf_counter() - t
     write_recommendations(args.out, users, ids, scores)
     print(f"{len(users)} users x top-{args.k} in {dt:.2f}s -> {args.out}")
@@ -291,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--users", default="all", help="'all', comma-separated ids, or @file with one id per line")
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--include-seen", action="store_true", help="do not exclude items the user already has")
+    r.add_argument("--exclude", default=None, metavar="FILE",
+                   help="CSV/Parquet of user_id,item_id pairs never to recommend (returns, dislikes, already shown)")
     r.add_argument("--device", default="cpu", help="cpu, or cuda to score factor models (als, vbpr, lightfm) on a GPU")
     r.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
                    help="EASE / visual-kernel products on the CPU; bfloat16 is several times faster on CPUs "

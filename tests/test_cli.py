@@ -72,6 +72,18 @@ def test_train_recommend_similar_with_model(tmp_path, demo):
     import pandas as pd
     df = pd.read_csv(out)
     assert len(df) == 10 and list(df.columns) == ["user_id", "rank", "item_id", "score"]
+    # the user returned their first two recommendations: they never come back (plus an unknown id)
+    returned = df[df.user_id == "shopper000"].item_id.head(2).tolist()
+    (tmp_path / "returns.csv").write_text("user_id,item_id\n" + "".join(f"shopper000,{i}\n" for i in returned)
+                                          + "shopper000,no-such-item\n")
+    r = visrec("recommend", "--model", model, "--users", "shopper000,shopper001", "--k", 5, "--exclude",
+               tmp_path / "returns.csv", "--out", tmp_path / "recs2.csv")
+    df2 = pd.read_csv(tmp_path / "recs2.csv")
+    mine = df2[df2.user_id == "shopper000"].item_id.tolist()
+    assert len(mine) == 5 and not set(returned) & set(mine)
+    assert mine[:3] == df[df.user_id == "shopper000"].item_id.tolist()[2:]  # the rest moved up
+    assert df2[df2.user_id == "shopper001"].item_id.tolist() == df[df.user_id == "shopper001"].item_id.tolist()
+    assert "excluding 2 user-item pairs" in r.stderr and "1 name users or items unknown" in r.stderr
     visrec("similar", "--model", model, "--k", 4, "--out", tmp_path / "s.jsonl")
     assert len(read_jsonl(tmp_path / "s.jsonl")) == 1000
 

@@ -178,7 +178,8 @@ class Recommender:
         return out_i, out_s
 
     def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, *,
-                  items=None, device: str = "cpu", precision: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+                  items=None, exclude_items=None, device: str = "cpu",
+                  precision: str = "float32") -> tuple[np.ndarray, np.ndarray]:
         """Recommend ``k`` items to each user.
 
         Parameters
@@ -190,6 +191,10 @@ class Recommender:
             Leave out items the user interacted with in the training data.
         items : array-like of str, optional
             Rank only these items (e.g. what is in stock, or only new arrivals).
+        exclude_items : dict or DataFrame, optional
+            Per-user items never to show: ``{user_id: [item_id, ...]}`` or a table with
+            ``user_id`` and ``item_id`` columns (returns, "not interested", already shown). Pairs
+            naming users or items unknown to the model have nothing to remove and are ignored.
         device : str
             ``"cpu"`` or a torch device (``"cuda"``) for factor models.
         precision : {"float32", "bfloat16"}
@@ -204,10 +209,32 @@ class Recommender:
         scalar = isinstance(user_ids, str)
         uidx = self.users_.to_index([user_ids] if scalar else list(user_ids))
         cand = None if items is None else self.items_.to_index(list(items))
-        idx, sc = self.recommend_index(uidx, k, exclude_seen, candidates=cand, device=device,
+        ex = None if exclude_items is None else self.exclusion_matrix(exclude_items)[0]
+        idx, sc = self.recommend_index(uidx, k, exclude_seen, candidates=cand, exclude=ex, device=device,
                                        precision=precision)
         ids = self._to_ids(idx)
         return (ids[0], sc[0]) if scalar else (ids, sc)
+
+    def exclusion_matrix(self, pairs) -> tuple[sp.csr_matrix, int]:
+        """``(users x items matrix, n_ignored)`` of (user, item) pairs to leave out of lists.
+
+        ``pairs``: ``{user_id: [item_id, ...]}`` or a table with ``user_id`` and ``item_id``
+        columns; pairs with an id unknown to the model are counted in ``n_ignored``."""
+        if isinstance(pairs, dict):
+            u = [str(k) for k, v in pairs.items() for _ in v]
+            i = [str(x) for v in pairs.values() for x in v]
+        else:
+            df = getattr(pairs, "df", pairs)
+            missing = {"user_id", "item_id"} - set(df.columns)
+            if missing:
+                raise ValueError(f"exclude_items needs user_id and item_id columns; missing {sorted(missing)}")
+            u, i = df["user_id"].astype(str).to_numpy(), df["item_id"].astype(str).to_numpy()
+        ui = self.users_.to_index(np.asarray(u, object), missing="ignore")
+        ii = self.items_.to_index(np.asarray(i, object), missing="ignore")
+        ok = (ui >= 0) & (ii >= 0)
+        M = sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (ui[ok], ii[ok])),
+                          shape=(len(self.users_), len(self.items_)))
+        return M, int((~ok).sum())
 
     def _to_ids(self, idx: np.ndarray) -> np.ndarray:
         ids = self.items_.ids[np.maximum(idx, 0)].astype(object)
