@@ -158,6 +158,8 @@ def test_sequence_knn_follows_what_users_take_next(tmp_path):
     m = make_model("sequence-knn", window=1).fit(data)
     ids, _ = m.recommend("me", k=2)
     assert set(ids) == {"i09", "i15"}
+    later, _ = m.recommend("me", k=2, exclude_items={"me": ["i09", "i15"], "nobody": ["i01"]})
+    assert not {"i09", "i15"} & set(later)  # returned / disliked pairs never come back
     sim, _ = m.similar_items("i20", k=2)
     assert set(sim) == {"i19", "i21"}
     m.save(tmp_path / "seq")
