@@ -91,6 +91,8 @@ def test_torch_topk_path_matches_numpy(demo):
     b, sb = m.recommend_index(users, 10, device="cpu:0")
     np.testing.assert_allclose(sa, sb, rtol=1e-5)
     assert (a == b).mean() > 0.95
+    c, sc = m.recommend_index(users, 10, device="cpu:0", precision="bfloat16")
+    assert np.mean([len(set(x) & set(y)) / 10 for x, y in zip(a, c)]) > 0.8
     with pytest.raises(ValueError, match="no factor form"):
         make_model("visual").fit(demo.dataset, demo.features).recommend_index(users, 5, device="cpu:0")
 

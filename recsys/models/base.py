@@ -124,13 +124,15 @@ class Recommender:
         serves factor models (``als``, ``als-visual``, ``vbpr``, ``lightfm``).
         ``n_jobs``: threads over user batches on the CPU (default: all cores).
         ``precision``: ``"float32"`` or ``"bfloat16"`` for the sparse x dense products of EASE and
-        the visual kernel (see :func:`recsys.models.linalg.matmul_precision`).
+        the visual kernel (see :func:`recsys.models.linalg.matmul_precision`) and for the factor
+        product on a torch ``device``.
         """
         with matmul_precision(precision):
             return self._recommend_index(user_index, k, exclude_seen, candidates, exclude, batch_size,
-                                         device, n_jobs)
+                                         device, n_jobs, precision)
 
-    def _recommend_index(self, user_index, k, exclude_seen, candidates, exclude, batch_size, device, n_jobs):
+    def _recommend_index(self, user_index, k, exclude_seen, candidates, exclude, batch_size, device, n_jobs,
+                         precision):
         self._check_fitted()
         blocked = None
         if candidates is not None:
@@ -145,7 +147,8 @@ class Recommender:
             from .gpu import topk_factors_torch
             ex = ([self.user_items_[user_index]] if exclude_seen else []) + \
                 ([exclude[user_index]] if exclude is not None else [])
-            return topk_factors_torch(ff[0][user_index], ff[1], k, exclude=ex, blocked=blocked, device=device)
+            return topk_factors_torch(ff[0][user_index], ff[1], k, exclude=ex, blocked=blocked, device=device,
+                                      dtype=precision)
         k = min(k, len(self.items_))
         out_i = np.full((len(user_index), k), -1, np.int64)
         out_s = np.full((len(user_index), k), -np.inf, np.float32)
