@@ -51,6 +51,16 @@ def test_hybrid_temporal_validation_learns_weights_on_the_last_weeks(demo):
             Dataset(demo.catalog, no_time), demo.features)
 
 
+def test_hybrid_cold_item_validation_weights_the_image_part(demo):
+    """validation="cold-items": items are held out whole and users rank only them, so the blend is
+    learned for photo-only items: popularity is flat there and the image part must carry it."""
+    m = make_model("hybrid", components=("popularity", "visual"), validation="cold-items",
+                   validation_fraction=0.3, progress=False).fit(demo.dataset, demo.features)
+    assert m.weights_[1] > 0 and m.validation_ndcg_ > 0.05
+    with pytest.raises(ValueError, match="'cold-items'"):
+        make_model("hybrid", validation="items")
+
+
 def test_mmr_rerank_trades_relevance_for_diversity():
     rng = np.random.default_rng(0)
     # items 0..9 are near-duplicates of one look, 10..19 of another

@@ -54,11 +54,13 @@ class HybridRecommender(Recommender):
         user (candidate generation from several sources); None ranks the whole catalog.
     diversity : float in [0, 1]
         MMR re-ranking strength on the item image vectors (0: off).
-    validation : {"random", "temporal"}
+    validation : {"random", "temporal", "cold-items"}
         ``"random"``: ``validation_fraction`` of each user's items are held out and ranked with
         the user's other items excluded (the usual offline protocol). ``"temporal"``: the last
         ``validation_days`` of the training data are held out and ranked *without* excluding
         past items (next-period purchases, repurchases included); needs timestamps.
+        ``"cold-items"``: ``validation_fraction`` of the items are held out with all their
+        interactions and users rank only those -- weights for new items with only a photo.
     validation_fraction : float
     validation_days : float
     max_validation_users : int
@@ -90,8 +92,8 @@ class HybridRecommender(Recommender):
         self.weight_grid = tuple(weight_grid)
         self.candidates = candidates
         self.diversity = diversity
-        if validation not in ("random", "temporal"):
-            raise ValueError(f"validation must be 'random' or 'temporal', got {validation!r}")
+        if validation not in ("random", "temporal", "cold-items"):
+            raise ValueError(f"validation must be 'random', 'temporal' or 'cold-items', got {validation!r}")
         self.validation = validation
         self.validation_fraction = validation_fraction
         self.validation_days = validation_days
@@ -147,6 +149,10 @@ class HybridRecommender(Recommender):
             if not (np.array_equal(Rc.row, X.row) and np.array_equal(Rc.col, X.col)):
                 raise ValueError("recency and interaction matrices do not align")
             val = Rc.data <= self.validation_days + 1.0
+        elif self.validation == "cold-items":  # items held out with all their interactions
+            items = np.flatnonzero(item_user_counts(user_items) > 0)
+            held = rng.choice(items, max(1, int(round(len(items) * self.validation_fraction))), replace=False)
+            val = np.isin(X.col, held)
         else:
             per_user = np.diff(user_items.indptr)[X.row]
             val = (rng.random(len(X.data)) < self.validation_fraction) & (per_user >= 5)
@@ -170,12 +176,18 @@ class HybridRecommender(Recommender):
         if self.validation == "temporal":  # next-period purchases may be repurchases
             seen = sp.csr_matrix(seen.shape, dtype=np.float32)
         rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))
+        others = None
+        if self.validation == "cold-items":  # users rank only the held-out items
+            others = np.ones(X.shape[1], bool)
+            others[held] = False
 
         def ndcg(w):
             if not np.any(w):
                 return -1.0
             sc = sum(wi * z for wi, z in zip(w, Z) if wi)
             sc[rows, seen.indices] = -np.inf
+            if others is not None:
+                sc[:, others] = -np.inf
             idx, _ = topk(sc, 10)
             return float(ranking_metrics(idx, val_X, users, (10,))["ndcg@10"].mean())
 
