@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.data import Dataset, IdMap, item_user_counts
+from recsys.data import Dataset, item_user_counts
 from .metrics import ranking_metrics
 from .splits import Split
 
@@ -158,8 +158,7 @@ class Experiment:
             test_ids = self.split.test.df["user_id"].astype(str).unique()
             new = test_ids[~np.isin(test_ids, train.users.ids.astype(str))]
             if len(new):
-                data = Dataset(self.catalog, self.split.train, users=IdMap(np.concatenate([train.users.ids, new]),
-                                                                              kind="user"))
+                data = train.with_users(new)
         test = data.encode(self.split.test)
         valid_matrix = train.encode(self.split.valid) if self.split.valid is not None else None
         n_rel = np.diff(test.indptr)

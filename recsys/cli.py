@@ -168,9 +168,9 @@ def cmd_recommend(args):
     exclude = None
     if args.exclude:
         from recsys.data import load_interactions
-        exclude = load_interactions(args.exclude)  # validated: a bad row is named by file and line
-        n_ignored = model.exclusion_matrix(exclude)[1]
-        print(f"excluding {len(exclude.df) - n_ignored} user-item pairs from {args.exclude}"
+        pairs = load_interactions(args.exclude)  # validated: a bad row is named by file and line
+        exclude, n_ignored = model.exclusion_matrix(pairs)
+        print(f"excluding {len(pairs.df) - n_ignored} user-item pairs from {args.exclude}"
               + (f" ({n_ignored} name users or items unknown to the model: nothing to remove)" if n_ignored else ""),
               file=sys.stderr)
     t = time.perf_counter()

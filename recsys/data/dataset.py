@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -107,6 +109,15 @@ class Dataset:
         m = sp.csr_matrix((vals, (self.user_index[sel], self.item_index[sel])), shape=(self.n_users, self.n_items))
         m.sort_indices()
         return m
+
+    def with_users(self, user_ids) -> "Dataset":
+        """This dataset with further users, without interactions, appended to its user map (e.g.
+        new customers of a test period); no interaction is re-encoded."""
+        out = copy.copy(self)
+        out.users = IdMap(np.concatenate([self.users.ids, np.asarray(user_ids, dtype=self.users.ids.dtype)]),
+                          kind="user")
+        out._matrix = None
+        return out
 
     def item_counts(self) -> np.ndarray:
         """Number of distinct users per item."""

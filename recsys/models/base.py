@@ -198,6 +198,7 @@ class Recommender:
             Per-user items never to show: ``{user_id: [item_id, ...]}`` or a table with
             ``user_id`` and ``item_id`` columns (returns, "not interested", already shown). Pairs
             naming users or items unknown to the model have nothing to remove and are ignored.
+            A sparse matrix from :meth:`exclusion_matrix` is used as it is.
         device : str
             ``"cpu"`` or a torch device (``"cuda"``) for factor models.
         precision : {"float32", "bfloat16"}
@@ -212,7 +213,8 @@ class Recommender:
         scalar = isinstance(user_ids, str)
         uidx = self.users_.to_index([user_ids] if scalar else list(user_ids))
         cand = None if items is None else self.items_.to_index(list(items))
-        ex = None if exclude_items is None else self.exclusion_matrix(exclude_items)[0]
+        ex = exclude_items if exclude_items is None or sp.issparse(exclude_items) else \
+            self.exclusion_matrix(exclude_items)[0]
         idx, sc = self.recommend_index(uidx, k, exclude_seen, candidates=cand, exclude=ex, device=device,
                                        precision=precision)
         ids = self._to_ids(idx)

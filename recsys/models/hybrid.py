@@ -175,20 +175,23 @@ class HybridRecommender(Recommender):
         seen = fit_X[users]
         if self.validation == "temporal":  # next-period purchases may be repurchases
             seen = sp.csr_matrix(seen.shape, dtype=np.float32)
+        cols = None
+        if self.validation == "cold-items":  # users rank only the held-out items, none in their history
+            cols = np.sort(held)
+            Z = [z[:, cols] for z in Z]
+            seen = sp.csr_matrix((len(users), len(cols)), dtype=np.float32)
         rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))
-        others = None
-        if self.validation == "cold-items":  # users rank only the held-out items
-            others = np.ones(X.shape[1], bool)
-            others[held] = False
 
         def ndcg(w):
             if not np.any(w):
                 return -1.0
             sc = sum(wi * z for wi, z in zip(w, Z) if wi)
             sc[rows, seen.indices] = -np.inf
-            if others is not None:
-                sc[:, others] = -np.inf
-            idx, _ = topk(sc, 10)
+            idx, _ = topk(sc, min(10, sc.shape[1]))
+            if cols is not None:
+                idx = cols[idx]
+            if idx.shape[1] < 10:
+                idx = np.hstack([idx, np.full((len(idx), 10 - idx.shape[1]), -1, idx.dtype)])
             return float(ranking_metrics(idx, val_X, users, (10,))["ndcg@10"].mean())
 
         w = np.ones(n, np.float32)

@@ -64,10 +64,10 @@ def sparse_dense(X: sp.spmatrix, D: np.ndarray) -> np.ndarray:
     X = sp.csr_matrix(X, dtype=np.float32)
     if get_precision() == "bfloat16":
         import torch
+        C = X.tocoo()
         Xd = torch.zeros(X.shape, dtype=torch.bfloat16)
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        Xd[torch.from_numpy(rows), torch.from_numpy(X.indices.astype(np.int64))] = \
-            torch.from_numpy(X.data).to(torch.bfloat16)
+        Xd[torch.from_numpy(C.row.astype(np.int64)), torch.from_numpy(C.col.astype(np.int64))] = \
+            torch.from_numpy(C.data).to(torch.bfloat16)
         return (Xd @ _bf16(D)).float().numpy()
     D = np.ascontiguousarray(D, dtype=np.float32)
     if X.nnz < _TORCH_MIN_NNZ:
