@@ -38,6 +38,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.data import DataError
+from recsys.io.lists import RecommendationFile, read_recommendations
 from .metrics import (METRICS, auc_from_lists, average_popularity, catalog_coverage, intra_list_diversity,
                       novelty, ranking_metrics)
 from .stats import holm, paired_bootstrap_ci, wilcoxon_pvalue
@@ -68,114 +69,6 @@ DEFINITIONS = {
 }
 
 DEFAULT_KS = (1, 5, 10, 20, 50, 100)
-
-
-# ----------------------------------------------------------------------------------------------
-# reading list files
-
-@dataclass
-class RecommendationFile:
-    """Ranked lists read from one file: ``users[i]`` was recommended ``items[i]`` (best first)."""
-
-    name: str
-    path: str
-    users: list
-    items: list
-    n_duplicate_items: int = 0
-
-
-def read_recommendations(path, *, name: str | None = None) -> RecommendationFile:
-    """Read ranked lists from a file.
-
-    Formats
-    -------
-    ``.jsonl`` / ``.json``
-        One object per line, ``{"user_id": ..., "items": [{"item_id": ..., "score": ...}, ...]}``
-        as written by ``visrec recommend`` and ``visrec demo``; items may also be plain ids.
-        The list order is the rank.
-    ``.csv`` / ``.tsv`` / ``.parquet``
-        One row per (user, item) with ``user_id``, ``item_id`` and ``rank`` (or ``score``, higher
-        first; else the file order).
-
-    Raises
-    ------
-    DataError
-        Naming the file and line of a malformed line or a user listed twice.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    name = name or path.stem
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".parquet", ".pq"):
-        return _read_table_lists(path, name)
-    users, items, seen, n_dup = [], [], {}, 0
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}: line {n}: not valid JSON ({e.msg}): {line[:80]!r}") from None
-            if not isinstance(rec, dict) or "user_id" not in rec:
-                raise DataError(f"{path}: line {n}: expected an object with 'user_id' and 'items', got {line[:80]!r}")
-            lst = rec.get("items", rec.get("recommendations"))
-            if not isinstance(lst, list):
-                raise DataError(f"{path}: line {n}: 'items' must be a list, got {type(lst).__name__}")
-            uid = rec["user_id"]
-            if uid is None or str(uid).strip() == "":
-                raise DataError(f"{path}: line {n}: empty user_id")
-            uid = str(uid).strip()
-            if uid in seen:
-                raise DataError(f"{path}: line {n}: user {uid!r} already listed on line {seen[uid]}")
-            seen[uid] = n
-            ids = []
-            for j, e in enumerate(lst):
-                iid = e.get("item_id") if isinstance(e, dict) else e
-                if iid is None or isinstance(iid, (dict, list)) or str(iid).strip() == "":
-                    raise DataError(f"{path}: line {n}: item {j + 1} of user {uid!r} has no item_id: {e!r}")
-                ids.append(str(iid).strip())
-            uniq = list(dict.fromkeys(ids))  # a repeated item counts once, at its first rank
-            n_dup += len(ids) - len(uniq)
-            users.append(uid)
-            items.append(uniq)
-    return RecommendationFile(name, str(path), users, items, n_dup)
-
-
-def _read_table_lists(path: Path, name: str) -> RecommendationFile:
-    from recsys.data.loaders import _read_table
-    df = _read_table(path)
-    missing = [c for c in ("user_id", "item_id") if c not in df.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing} (columns: {list(df.columns)})")
-    df = df.reset_index(drop=True)
-    df["_line"] = np.arange(len(df)) + 2
-    for c in ("user_id", "item_id"):
-        df[c] = df[c].astype("string").str.strip()
-        bad = df.index[df[c].isna() | (df[c] == "")]
-        if len(bad):
-            raise DataError(f"{path}: line {int(df['_line'].iat[bad[0]])}: missing {c}")
-    if "rank" in df.columns:
-        key = pd.to_numeric(df["rank"], errors="coerce")
-        col = "rank"
-    elif "score" in df.columns:
-        key = -pd.to_numeric(df["score"], errors="coerce")
-        col = "score"
-    else:
-        key, col = pd.Series(np.arange(len(df)), dtype=float), None
-    if col and key.isna().any():
-        i = int(np.flatnonzero(key.isna().to_numpy())[0])
-        raise DataError(f"{path}: line {int(df['_line'].iat[i])}: column {col!r}: not a number: {df[col].iat[i]!r}")
-    df["_key"] = key.to_numpy()
-    df = df.sort_values(["_key", "_line"], kind="stable")
-    n0 = len(df)
-    df = df.drop_duplicates(["user_id", "item_id"], keep="first")
-    users, items = [], []
-    for uid, g in df.groupby("user_id", sort=False):
-        users.append(str(uid))
-        items.append(g["item_id"].astype(str).tolist())
-    return RecommendationFile(name, str(path), users, items, n0 - len(df))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -490,7 +383,7 @@ class Comparison:
     def write(self, out, *, title: str = "visrec offline A/B comparison", n_sample_users: int = 4,
               seed: int = 0) -> dict:
         """Write ``metrics.json``, ``summary.md`` and ``report.html`` to the folder ``out`` (atomically)."""
-        from visual.store import atomic_write_text
+        from recsys.io import atomic_write_text
         from .report import render_comparison_report
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)

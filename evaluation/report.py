@@ -96,7 +96,7 @@ def render_report(result, path, *, title: str = "visrec offline evaluation", n_u
             h.append(f"<div class='row'><span class='lbl'>{html.escape(name)}</span>"
                      + "".join(cell(i, i in test_items) for i in row) + "</div>")
     h.append("</body></html>")
-    from visual.store import atomic_write_text
+    from recsys.io import atomic_write_text
     atomic_write_text(path, "\n".join(h))
     return path
 
@@ -394,7 +394,7 @@ def render_comparison_report(comp, path, *, title: str = "visrec offline A/B com
     # sample users
     h.append(_sample_users_html(comp, colors, n_users, seed))
     h.append("</body></html>")
-    from visual.store import atomic_write_text
+    from recsys.io import atomic_write_text
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, "\n".join(h))
     return path

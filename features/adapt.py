@@ -204,13 +204,13 @@ class VisualAdapter:
         """``path`` (a .safetensors file) plus ``path.json`` with settings and the input signature.
         ``half=True`` stores float16 weights (half the size; computed in float32 when loaded)."""
         from safetensors.torch import save_file
-        from visual.store import atomic_write_text
+        from recsys.io import atomic_write_text
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         dtype = torch.float16 if half else torch.float32
         save_file({k: v.to(dtype).contiguous() for k, v in self.head_.state_dict().items()}, str(tmp))
-        from visual.store import default_mode
+        from recsys.io import default_mode
         os.chmod(tmp, default_mode())
         import hashlib
         self.id_ = "sha256:" + hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]

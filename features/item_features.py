@@ -61,7 +61,7 @@ class ItemFeatures:
 
     def save(self, path, item_ids=None) -> None:
         """Write an ``.npz`` (vectors, present, source, signature and, if given, item_ids) atomically."""
-        from visual.store import atomic_write_bytes
+        from recsys.io import atomic_write_bytes
         import io
         buf = io.BytesIO()
         extra = {} if item_ids is None else {"item_ids": np.asarray([str(i) for i in item_ids])}

@@ -45,7 +45,7 @@ def demo(tmp_path_factory, embedder):
     """The embedded demo shop materialised as files, with its image features (embedded once)."""
     from features import embed_catalog
     from recsys.data import Dataset, load_catalog, load_interactions
-    from recsys.demo import materialise_demo
+    from recsys.data.demo import materialise_demo
     base = tmp_path_factory.mktemp("demo")
     d = materialise_demo(base / "data")
     cache = base / "cache"

@@ -16,50 +16,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from recsys.io.atomic import atomic_write_bytes, atomic_write_text
 
 _SHARD = re.compile(r"^part-(\d{6})\.npz$")
 
 
 class StoreMismatchError(ValueError):
     """The store holds vectors from another backbone, weights or preprocessing."""
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def default_mode(folder: bool = False) -> int:
-    """Permissions a normally created file (or folder) would get under the current umask."""
-    return (0o777 if folder else 0o666) & ~_umask()
-
-
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, default_mode())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def atomic_write_text(path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 class EmbeddingStore:

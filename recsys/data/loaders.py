@@ -14,7 +14,8 @@ from .tables import Catalog, Interactions
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
-def _read_table(path) -> pd.DataFrame:
+def read_table(path) -> pd.DataFrame:
+    """A CSV/TSV/Parquet table with every column read as strings (ids keep leading zeros)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -40,7 +41,7 @@ def load_catalog(path, images_root=None, *, on_error: str = "raise") -> Catalog:
     ``images_root`` defaults to the folder holding the catalog file.
     """
     path = Path(path)
-    df = _read_table(path)
+    df = read_table(path)
     root = Path(images_root) if images_root is not None else path.parent
     return Catalog.from_frame(df, root, source=str(path), on_error=on_error)
 
@@ -49,7 +50,7 @@ def load_interactions(path, *, on_error: str = "raise", event_weights: dict | No
     """Load an interactions table (CSV/TSV/Parquet): ``user_id``, ``item_id``, optional
     ``timestamp``, ``weight`` or ``event``."""
     path = Path(path)
-    return Interactions.from_frame(_read_table(path), source=str(path), on_error=on_error,
+    return Interactions.from_frame(read_table(path), source=str(path), on_error=on_error,
                                    event_weights=event_weights)
 
 

@@ -22,7 +22,7 @@ from recsys import __version__
 from recsys.data import Dataset, IdMap
 from recsys.index import VectorIndex
 from .linalg import matmul_precision
-from visual.store import default_mode
+from recsys.io import default_mode
 
 MODEL_FORMAT = 1
 

@@ -79,3 +79,10 @@ def sparse_dense(X: sp.spmatrix, D: np.ndarray) -> np.ndarray:
                                      torch.from_numpy(X.indices.astype(np.int64)),
                                      torch.from_numpy(X.data), size=X.shape)
     return torch.sparse.mm(Xt, torch.from_numpy(D)).numpy()
+
+
+def binary(X: sp.csr_matrix) -> sp.csr_matrix:
+    """A float32 copy of ``X`` with every stored entry set to 1."""
+    B = X.copy().astype(np.float32)
+    B.data[:] = 1.0
+    return B

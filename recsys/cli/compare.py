@@ -1,22 +1,17 @@
 """``visrec compare``: offline A/B comparison of two (or more) recommendation files on one test set.
 
 Writes ``metrics.json``, ``summary.md`` and a self-contained ``report.html`` to ``--out``.
-Wire it into a CLI with::
-
-    p = sub.add_parser("compare", help="...")
-    add_arguments(p)
-    p.set_defaults(func=run_compare)
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the ``visrec compare`` arguments to ``p``."""
+def add_parser(sub):
+    p = sub.add_parser("compare", help="A/B-compare recommendation files (JSONL/CSV/Parquet) on one test set: "
+                                       "CIs, Wilcoxon + Holm, segments; writes report.html, metrics.json, summary.md")
     p.add_argument("--a", required=True, metavar="A.jsonl",
                    help="baseline lists (JSONL as written by `visrec recommend`/`visrec demo`, or CSV/Parquet "
                         "with user_id, rank, item_id)")
@@ -46,13 +41,13 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="malformed rows of the interaction files: stop (default) or skip and report")
     p.add_argument("--title", default="visrec offline A/B comparison")
     p.add_argument("--out", required=True, help="output folder (metrics.json, summary.md, report.html)")
-    return p
+    p.set_defaults(func=run)
 
 
-def run_compare(args) -> int:
-    """Run ``visrec compare`` from parsed arguments; returns the exit status."""
+def run(args):
+    """Run ``visrec compare`` from parsed arguments."""
     from recsys.data import load_catalog, load_interactions
-    from .compare import compare_files, load_features_npz
+    from evaluation.compare import compare_files, load_features_npz
 
     files = {}
     for name, path in ((args.name_a, args.a), (args.name_b, args.b)):
@@ -81,7 +76,6 @@ def run_compare(args) -> int:
         print(f"note: {n}", file=sys.stderr)
     out = comp.write(args.out, title=args.title, n_sample_users=args.sample_users, seed=args.seed)
     print(f"wrote {out['report']}, {out['metrics']} and {out['summary']}", file=sys.stderr)
-    return 0
 
 
 def _unique(name: str, taken) -> str:
@@ -90,13 +84,3 @@ def _unique(name: str, taken) -> str:
         name = f"{base}-{i}"
         i += 1
     return name
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry point (``python -m evaluation.compare_cli ...``)."""
-    p = add_arguments(argparse.ArgumentParser(prog="visrec compare", description=__doc__.splitlines()[0]))
-    return run_compare(p.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,46 +1,24 @@
-"""The embedded demo: Fashion-MNIST product images with simulated shoppers (datasets/fashion-demo)."""
+"""``visrec demo``: the whole flow on the embedded Fashion-MNIST shop."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
-DEMO_DIR_ENV = "VISREC_DEMO_DATA"
 
 
-def demo_source() -> Path:
-    """The folder with the embedded demo data (``datasets/fashion-demo`` of the source tree)."""
-    env = os.environ.get(DEMO_DIR_ENV)
-    p = Path(env) if env else Path(__file__).resolve().parents[1] / "datasets" / "fashion-demo"
-    if not (p / "images.npz").exists():
-        raise FileNotFoundError(f"demo data not found at {p}; install visrec from its source tree "
-                                f"(pip install -e .) or set {DEMO_DIR_ENV}")
-    return p
+def add_parser(sub):
+    d = sub.add_parser("demo", help="run the whole flow on the embedded Fashion-MNIST shop")
+    d.add_argument("--out", default="visrec-demo", help="output folder (default ./visrec-demo)")
+    d.add_argument("--k", type=int, default=10)
+    d.add_argument("--cache", default=None, help="embedding cache folder (default OUT/cache/embeddings)")
+    d.set_defaults(func=run)
 
 
-def materialise_demo(dest) -> Path:
-    """Write the demo catalog as real files: ``dest/catalog.csv``, ``dest/interactions.csv``,
-    ``dest/shoppers.csv`` and ``dest/images/<item_id>.png``. Returns ``dest``."""
-    src = demo_source()
-    dest = Path(dest)
-    (dest / "images").mkdir(parents=True, exist_ok=True)
-    with np.load(src / "images.npz", allow_pickle=False) as z:
-        images, ids = z["images"], z["item_ids"]
-    for img, iid in zip(images, ids.tolist()):
-        f = dest / "images" / f"{iid}.png"
-        if not f.exists():
-            tmp = f.with_name(f".{f.name}.tmp")
-            Image.fromarray(img, "L").save(tmp, format="PNG")
-            os.replace(tmp, f)
-    for name in ("catalog.csv", "interactions.csv", "shoppers.csv"):
-        shutil.copyfile(src / name, dest / name)
-    return dest
+def run(args):
+    run_demo(args.out, k=args.k, cache_dir=args.cache)
 
 
 def new_arrival_precision(models: dict, catalog, shoppers_csv, k: int = 10) -> dict:
@@ -68,10 +46,11 @@ def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict
     from evaluation.report import render_report
     from features import embed_catalog
     from recsys.data import Dataset, load_catalog, load_interactions
+    from recsys.data.demo import materialise_demo
     from recsys.models import make_model
-    from recsys.output import write_recommendations, write_similar
+    from recsys.io.lists import write_recommendations, write_similar
     from visual import ImageEmbedder
-    from visual.store import atomic_write_text
+    from recsys.io import atomic_write_text
 
     out = Path(out)
     t0 = time.perf_counter()

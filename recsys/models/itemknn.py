@@ -1,73 +1,15 @@
-"""Strong non-visual baselines: EASE (Steck 2019, closed form) and item-kNN (cosine)."""
+"""Item-based collaborative filtering: cosine item-kNN and its sequence variant ("bought next")."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.io.npz import csr_arrays, csr_from_arrays
+
 from .base import Recommender
-from .linalg import sparse_dense
-
-
-def _binary(X: sp.csr_matrix) -> sp.csr_matrix:
-    B = X.copy().astype(np.float32)
-    B.data[:] = 1.0
-    return B
-
-
-def _spd_inverse(G: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive definite float32 matrix by Cholesky (LAPACK potrf/potri),
-    about 4x faster than a float64 LU inverse; falls back to ``numpy.linalg.inv`` in float64."""
-    from scipy.linalg import lapack
-    c, info = lapack.spotrf(G, lower=False, clean=False, overwrite_a=True)
-    if info == 0:
-        P, info = lapack.spotri(c, lower=False, overwrite_c=True)
-        if info == 0:
-            upper = np.triu(P)
-            return upper + np.triu(upper, 1).T
-    return np.linalg.inv(G.astype(np.float64)).astype(np.float32)
-
-
-class EASERecommender(Recommender):
-    """Embarrassingly Shallow Autoencoder: ``B = I - P / diag(P)``, ``P = (X^T X + lambda I)^-1``.
-
-    Cannot rank items without interactions. Memory and time grow with ``n_items^2`` and
-    ``n_items^3``: ``max_items`` guards against catalogs too large for a dense inverse.
-
-    Parameters
-    ----------
-    lambda_ : float
-        L2 regularisation (500 is a good start for MovieLens-1M).
-    max_items : int
-    """
-
-    name = "ease"
-
-    def __init__(self, lambda_: float = 500.0, max_items: int = 20000):
-        self.lambda_ = lambda_
-        self.max_items = max_items
-
-    def _fit(self, user_items, features):
-        n = user_items.shape[1]
-        if n > self.max_items:
-            raise ValueError(f"EASE needs a dense {n}x{n} inverse; the catalog has more than max_items="
-                             f"{self.max_items} items. Use als or raise max_items if memory allows.")
-        X = _binary(user_items)
-        G = (X.T @ X).toarray().astype(np.float32)
-        G[np.diag_indices(n)] += self.lambda_
-        P = _spd_inverse(G)
-        B = -P / np.diag(P)[None, :]
-        B[np.diag_indices(n)] = 0.0
-        self.weights_ = B.astype(np.float32)
-
-    def _score(self, user_index):
-        return sparse_dense(_binary(self.user_items_[user_index]), self.weights_)
-
-    def _get_state(self):
-        return {"weights": self.weights_}
-
-    def _set_state(self, state):
-        self.weights_ = state["weights"]
+from .linalg import binary
+from .scoring import topk
 
 
 class ItemKNNRecommender(Recommender):
@@ -89,7 +31,7 @@ class ItemKNNRecommender(Recommender):
 
     def _cooccurrence(self, user_items) -> tuple[sp.csr_matrix, np.ndarray]:
         """Item x item co-occurrence counts (zero diagonal) and each item's norm."""
-        X = _binary(user_items).tocsc()
+        X = binary(user_items).tocsc()
         counts = np.asarray(X.sum(axis=0)).ravel()
         C = (X.T @ X).tocsr().astype(np.float32)  # users in common
         C.setdiag(0)
@@ -117,13 +59,12 @@ class ItemKNNRecommender(Recommender):
         self.similarity_ = S
 
     def _score(self, user_index):
-        return np.asarray((_binary(self.user_items_[user_index]) @ self.similarity_).todense(), dtype=np.float32)
+        return np.asarray((binary(self.user_items_[user_index]) @ self.similarity_).todense(), dtype=np.float32)
 
     def _item_vectors(self):
         return None
 
     def similar_items_index(self, item_index, k=10):
-        from .base import topk
         self._check_fitted()
         S = self.similarity_[np.asarray(item_index, np.int64)].toarray()
         S[S == 0] = -np.inf
@@ -133,12 +74,10 @@ class ItemKNNRecommender(Recommender):
         return idx, sc
 
     def _get_state(self):
-        S = self.similarity_
-        return {"sim_data": S.data, "sim_indices": S.indices, "sim_indptr": S.indptr, "sim_shape": np.asarray(S.shape)}
+        return csr_arrays(self.similarity_, prefix="sim_")
 
     def _set_state(self, state):
-        self.similarity_ = sp.csr_matrix((state["sim_data"], state["sim_indices"], state["sim_indptr"]),
-                                         shape=tuple(state["sim_shape"]))
+        self.similarity_ = csr_from_arrays(state, prefix="sim_")
 
 
 class SequenceKNNRecommender(ItemKNNRecommender):

@@ -1,0 +1,79 @@
+"""Evaluation protocols as plain settings: the split each one makes, its list length and the model
+presets it starts from (what ``visrec evaluate --protocol`` runs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .splits import Split, cold_item_split, random_split, ratio_split, temporal_split
+
+PROTOCOLS = ("random", "temporal", "recbole-811", "cold-items")
+
+#: model settings each protocol starts from (``--param`` overrides them); printed in metrics.json
+PROTOCOL_PRESETS = {
+    # shop data, next-period purchases: repurchases count, recency matters, and the hybrid
+    # learns its blend on the last four weeks of the training data
+    "temporal": {
+        "hybrid": {"components": ["repurchase", "ease", "visual", "als-visual"],
+                   "component_params": {"visual": {"half_life_days": 14}}, "validation": "temporal"},
+        "visual": {"half_life_days": 14},
+    },
+    # new items only: VBPR's image part and ALS's visual prior both place them; EASE is stood in for
+    "cold-items": {
+        "hybrid": {"components": ["ease", "als-visual", "vbpr"]},
+    },
+}
+
+
+@dataclass(frozen=True)
+class ProtocolSettings:
+    """What a protocol fixes once the dataset is known (``None`` = not set by the protocol)."""
+
+    k: int
+    test_days: float | None
+    min_rating: float | None
+    exclude_seen: bool
+
+
+def protocol_settings(protocol: str, dataset: str, *, k: int | None = None, test_days: float | None = None,
+                      min_rating: float | None = None, seen: str = "auto") -> ProtocolSettings:
+    """The protocol's defaults, overridden by whatever the caller gives.
+
+    ``k``: 12 for the temporal protocol on H&M (the competition's MAP@12), else 10. ``test_days``: the
+    last 56 days for the temporal protocol on H&M. ``min_rating``: 3 for recbole-811 on MovieLens-1M
+    (ratings >= 3 are positives). ``seen``: ``"auto"`` keeps training items in the lists of the
+    temporal protocol (repurchases count) and leaves them out otherwise; ``"exclude"``/``"keep"``.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    hm_temporal = protocol == "temporal" and dataset == "hm"
+    if k is None:
+        k = 12 if hm_temporal else 10
+    if test_days is None and hm_temporal:
+        test_days = 56.0
+    if min_rating is None and protocol == "recbole-811" and dataset == "movielens-1m":
+        min_rating = 3
+    exclude_seen = seen == "exclude" or (seen == "auto" and protocol != "temporal")
+    return ProtocolSettings(int(k), test_days, min_rating, bool(exclude_seen))
+
+
+def make_split(protocol: str, interactions, *, test_fraction: float = 0.2, test_days: float | None = None,
+               seed: int = 0) -> Split:
+    """The train/test split of ``protocol`` (see :data:`PROTOCOLS`)."""
+    if protocol == "recbole-811":
+        return ratio_split(interactions, (0.8, 0.1, 0.1), seed=seed)
+    if protocol == "cold-items":
+        return cold_item_split(interactions, test_fraction, seed=seed)
+    if protocol == "random":
+        return random_split(interactions, test_fraction, seed=seed)
+    if protocol == "temporal":
+        if test_days:
+            return temporal_split(interactions, test_days=test_days)
+        return temporal_split(interactions, test_fraction=test_fraction)
+    raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+
+
+def model_settings(names, protocol: str, params: dict) -> dict:
+    """``{model: {param: value}}``: the protocol's presets, overridden by ``params`` (same shape)."""
+    preset = PROTOCOL_PRESETS.get(protocol, {})
+    return {n: {**preset.get(n, {}), **params.get(n, {})} for n in names}

@@ -1,0 +1,37 @@
+"""Command line: ``visrec demo|embed|train|recommend|similar|search|adapt|evaluate|compare``.
+
+One module per command, each with ``add_parser(subparsers)`` and ``run(args)``; shared options in
+:mod:`recsys.cli.options`. Nothing below this package parses arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from recsys import __version__
+
+from . import adapt, compare, demo, embed, evaluate, recommend, search, similar, train
+
+COMMANDS = (demo, embed, train, recommend, similar, search, adapt, evaluate, compare)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="visrec", description="Visual-similarity recommendations for e-commerce.")
+    p.add_argument("--version", action="version", version=f"visrec {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    from recsys.data import DataError, UnknownIdError
+    from visual import ImageError, StoreMismatchError
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (DataError, UnknownIdError, StoreMismatchError, ImageError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

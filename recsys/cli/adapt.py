@@ -1,0 +1,55 @@
+"""``visrec adapt``: train a projection head that adapts image vectors to a catalog."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params
+
+
+def add_parser(sub):
+    a = sub.add_parser("adapt", help="train a projection head that adapts image vectors to a catalog")
+    add_catalog_args(a)
+    add_embed_args(a)
+    a.add_argument("--group-column", default=None, help="variant-group column (e.g. product_code)")
+    a.add_argument("--label-column", default=None, help="category column (e.g. category)")
+    a.add_argument("--interactions", default=None, help="co-interaction pairs as a further signal")
+    a.add_argument("--param", action="append", help="VisualAdapter key=value (repeatable)")
+    a.add_argument("--out", required=True, help="head file (.safetensors; settings in <out>.json)")
+    a.set_defaults(func=run)
+
+
+def co_interaction_pairs(data, min_items: int = 2, max_items: int = 50) -> np.ndarray:
+    """``(n, 2)`` item-index pairs bought/viewed by one user (users with 2..50 items)."""
+    X = data.matrix()
+    pairs = []
+    for u in range(X.shape[0]):
+        items = X[u].indices
+        if min_items <= len(items) <= max_items:
+            pairs.extend((a, b) for k, a in enumerate(items) for b in items[k + 1:])
+    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def run(args):
+    from features.adapt import VisualAdapter
+    catalog = load_catalog(args)
+    feats = embed(args, catalog, report_path=None, embedder_kind="raw", head=None)
+    df = catalog.df
+    for col in (args.group_column, args.label_column):
+        if col and col not in df.columns:
+            raise ValueError(f"catalog has no column {col!r} (columns: {list(df.columns)})")
+    groups = df[args.group_column].to_numpy(dtype=object) if args.group_column else None
+    labels = df[args.label_column].to_numpy(dtype=object) if args.label_column else None
+    pairs = None
+    if args.interactions:
+        from recsys.data import Dataset, load_interactions
+        data = Dataset(catalog, load_interactions(args.interactions), on_unknown="skip")
+        pairs = co_interaction_pairs(data)
+    params = parse_params(args.param)
+    if pairs is not None:
+        params.setdefault("pair_weight", 0.3)
+    ad = VisualAdapter(**params)
+    ad.fit(feats, groups=groups, labels=labels, pairs=pairs)
+    ad.input_signature_ = feats.signature
+    ad.save(args.out)
+    print(f"adapter head trained on {int(feats.present.sum())} images -> {args.out}")

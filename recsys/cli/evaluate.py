@@ -1,0 +1,119 @@
+"""``visrec evaluate``: load a dataset, split it by a protocol, compare models, write metrics.json + report.html."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from evaluation.protocols import PROTOCOLS
+from recsys.models.registry import model_names
+
+from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params
+
+
+def add_parser(sub):
+    v = sub.add_parser("evaluate", help="compare models on a held-out split; writes metrics.json and report.html")
+    v.add_argument("--dataset", default="demo", choices=["demo", "movielens-1m", "hm", "csv"])
+    v.add_argument("--data-dir", default=None, help="dataset folder (movielens-1m, hm)")
+    add_catalog_args(v)
+    v.add_argument("--interactions", default=None, help="for --dataset csv")
+    v.add_argument("--protocol", default="random", choices=list(PROTOCOLS),
+                   help="random: per-user 80/20; temporal: global time cut; recbole-811: per-user 8:1:1 "
+                        "train/valid/test, valid items excluded from test rankings (MovieLens: ratings >= 3); "
+                        "cold-items: --test-fraction of items held out with all their interactions, "
+                        "users rank only those (AUC, Recall@k)")
+    v.add_argument("--test-fraction", type=float, default=0.2)
+    v.add_argument("--test-days", type=float, default=None,
+                   help="temporal: last N days as test (default 56 on hm; else --test-fraction of events)")
+    v.add_argument("--min-rating", type=float, default=None, help="movielens-1m: keep ratings >= this")
+    v.add_argument("--models", default=None, help=f"comma-separated (default: all): {', '.join(model_names())}")
+    v.add_argument("--param", action="append", help="model.key=value hyper-parameter (repeatable)")
+    v.add_argument("--compare", default=None, metavar="A,B",
+                   help="also write an A/B report of model B against model A (CIs, Wilcoxon, Holm, segments) "
+                        "to OUT/compare/")
+    v.add_argument("--k", type=int, default=None, help="list length (default 10; 12 for temporal on hm)")
+    v.add_argument("--seen", default="auto", choices=["auto", "exclude", "keep"],
+                   help="leave the user's training items out of the lists (auto: keep them for the temporal "
+                        "protocol, where repurchases count; exclude otherwise)")
+    v.add_argument("--new-users", default="popular", choices=["popular", "skip"],
+                   help="test users without training history (new customers of a time split): kept with "
+                        "the same best-seller list for every model (default), or left out")
+    v.add_argument("--seed", type=int, default=0)
+    add_embed_args(v)
+    v.add_argument("--out", required=True, help="output folder")
+    v.set_defaults(func=run)
+
+
+def load_dataset(args, min_rating):
+    """(catalog, interactions) for ``--dataset``."""
+    from recsys.data import load_hm, load_interactions, load_movielens_1m
+    if args.dataset == "demo":
+        from recsys.data import load_catalog as load_table
+        from recsys.data.demo import materialise_demo
+        d = materialise_demo(Path(args.out) / "data")
+        return load_table(d / "catalog.csv", d), load_interactions(d / "interactions.csv")
+    if args.dataset in ("movielens-1m", "hm"):
+        if not args.data_dir:
+            raise SystemExit(f"error: --dataset {args.dataset} needs --data-dir")
+        if args.dataset == "hm":
+            return load_hm(args.data_dir)
+        return load_movielens_1m(args.data_dir, min_rating=min_rating)
+    if not (args.catalog and args.interactions):
+        raise SystemExit("error: --dataset csv needs --catalog and --interactions")
+    return load_catalog(args), load_interactions(args.interactions)
+
+
+def model_params(items) -> dict:
+    """``--param model.key=value`` items as ``{model: {key: value}}``."""
+    params = {}
+    for k, v in parse_params(items).items():
+        if "." not in k:
+            raise SystemExit(f"error: --param for evaluate is model.key=value, got {k!r}")
+        m, key = k.split(".", 1)
+        params.setdefault(m, {})[key] = v
+    return params
+
+
+def run(args):
+    from evaluation import Experiment
+    from evaluation.protocols import make_split, model_settings, protocol_settings
+    from evaluation.report import render_report
+    from recsys.io import atomic_write_text
+    from recsys.models import make_model
+
+    names = args.models.split(",") if args.models else model_names()
+    params = model_params(args.param)
+    if args.compare:
+        pair = args.compare.split(",")
+        if len(pair) != 2 or not set(pair) <= set(names):
+            raise SystemExit(f"error: --compare needs two of the evaluated models as A,B, got {args.compare!r}")
+    ps = protocol_settings(args.protocol, args.dataset, k=args.k, test_days=args.test_days,
+                           min_rating=args.min_rating, seen=args.seen)
+    catalog, inter = load_dataset(args, ps.min_rating)
+    settings = model_settings(names, args.protocol, params)
+    models = {n: make_model(n, **settings[n]) for n in names}
+    split = make_split(args.protocol, inter, test_fraction=args.test_fraction, test_days=ps.test_days,
+                       seed=args.seed)
+    if args.dataset == "movielens-1m" and ps.min_rating is not None:
+        split.description["min_rating"] = ps.min_rating
+    split.description["dataset"] = args.dataset
+    split.description["exclude_seen"] = ps.exclude_seen
+    split.description["k"] = ps.k
+    if any(settings.values()):
+        split.description["model_settings"] = {n: v for n, v in settings.items() if v}
+    need_feats = any(m.requires_features for m in models.values())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    feats = embed(args, catalog, out / "skipped_images.jsonl") if need_feats else None
+    result = Experiment(models, split, catalog, feats, ks=(ps.k,), exclude_seen=ps.exclude_seen,
+                        new_users=args.new_users).run()
+    print(result.table())
+    atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=1))
+    render_report(result, out / "report.html", title=f"visrec evaluation: {args.dataset}")
+    if args.compare:
+        a, b = args.compare.split(",")
+        comp = result.compare(a, b, k=ps.k)
+        comp.write(out / "compare", title=f"{b} vs {a}: {args.dataset}, {args.protocol}")
+        print(comp.table())
+    print(f"wrote {out / 'metrics.json'} and {out / 'report.html'}", file=sys.stderr)

@@ -1,0 +1,130 @@
+"""Arguments and plumbing shared by the commands: catalog and embedding options, ``--param``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def cache_dir(arg) -> Path:
+    """``--cache``, else ``$VISREC_CACHE``, else ``~/.cache/visrec/embeddings``."""
+    if arg:
+        return Path(arg)
+    return Path(os.environ.get("VISREC_CACHE", Path.home() / ".cache" / "visrec" / "embeddings"))
+
+
+def store_dir(cache: Path, embedder) -> Path:
+    """The embedding store of one backbone and preprocessing inside a cache folder."""
+    return cache / f"{embedder.backbone}-{embedder.preprocess}-{embedder.input_size}"
+
+
+def make_embedder(args):
+    """The :class:`visual.ImageEmbedder` the embedding options describe."""
+    from visual import ImageEmbedder
+    return ImageEmbedder(args.backbone, args.weights, device=args.device, batch_size=args.batch_size,
+                         preprocess=args.preprocess)
+
+
+def add_embed_args(p):
+    g = p.add_argument_group("image embeddings")
+    g.add_argument("--backbone", default="efficientnet_lite0",
+                   help="efficientnet_lite0 (offline default) or a torchvision model name, e.g. resnet50")
+    g.add_argument("--weights", default=None, help="backbone weights: local file, URL or torchvision tag")
+    g.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])
+    g.add_argument("--cache", default=None, help="embedding cache folder (default $VISREC_CACHE or "
+                                                 "~/.cache/visrec/embeddings)")
+    g.add_argument("--embedder", default="raw", choices=["raw", "adapted", "fused"],
+                   help="raw backbone vectors; adapted: through a projection head (--head); fused: image "
+                        "(adapted if --head is given) + catalog text (title, category, description)")
+    g.add_argument("--head", default=None, help="adapter head (.safetensors) from `visrec adapt`; default for "
+                   "--embedder adapted: the head shipped for the backbone (EfficientNet-Lite0: trained on H&M)")
+    g.add_argument("--text-weight", type=float, default=0.3, help="fused: weight of the text cosine")
+    g.add_argument("--text-model", default="auto", choices=["auto", "minilm", "tfidf"])
+
+
+def add_catalog_args(p):
+    p.add_argument("--catalog", required=False, help="catalog CSV/Parquet (item_id, image, ...)")
+    p.add_argument("--images-root", default=None, help="folder image paths are relative to; with no "
+                   "--catalog, every image under it becomes an item (id = file name)")
+
+
+def load_catalog(args):
+    """The catalog of ``--catalog`` (images under ``--images-root``), or every image under ``--images-root``."""
+    from recsys.data import load_catalog as load_table, load_folder_catalog
+    if args.catalog:
+        return load_table(args.catalog, args.images_root)
+    if args.images_root:
+        return load_folder_catalog(args.images_root)
+    raise SystemExit("error: give --catalog CATALOG.csv and/or --images-root DIR")
+
+
+def embed(args, catalog, report_path=None, embedder=None, *, embedder_kind=None, head=None):
+    """Item features for the catalog; items without a usable image are listed on stderr and,
+    in full, in ``report_path`` (default ``<--out>.skipped.jsonl``).
+
+    ``embedder_kind`` / ``head`` override ``--embedder`` / ``--head`` (e.g. ``"raw"`` to train a head)."""
+    from features import embed_catalog
+    emb = embedder or make_embedder(args)
+    feats = embed_catalog(catalog, emb, cache_dir=store_dir(cache_dir(args.cache), emb))
+    kind = embedder_kind or getattr(args, "embedder", "raw")
+    head = getattr(args, "head", None) if embedder_kind is None else head
+    feats = transform_features(args, catalog, feats, kind, head)
+    if report_path is None and getattr(args, "out", None):
+        report_path = Path(str(args.out).rstrip("/") + ".skipped.jsonl")
+    report_skipped(feats.errors, report_path)
+    return feats
+
+
+def transform_features(args, catalog, feats, kind: str = "raw", head=None):
+    """Apply ``--embedder adapted|fused`` (``kind``) to raw image features."""
+    adapter = adapter_for(kind, head, feats.signature)
+    if adapter is not None:
+        feats = adapter.transform(feats)
+    if kind == "fused":
+        from features import TextEmbedder, fuse
+        text = TextEmbedder(args.text_model, progress=False).embed(catalog.text())
+        feats = fuse(feats, text, args.text_weight)
+    return feats
+
+
+def adapter_for(kind: str, head, signature):
+    """The head for ``--embedder adapted`` (``--head``, else the one shipped for this backbone), or None."""
+    from features.adapt import VisualAdapter, load_default_head
+    if head:
+        return VisualAdapter.load(head)
+    if kind == "adapted":
+        return load_default_head(signature)
+    return None
+
+
+def report_skipped(errors, rep):
+    """Items without a usable image: a summary on stderr, every one in ``rep`` (JSONL)."""
+    if not errors:
+        return
+    print(f"warning: {len(errors)} item(s) have no usable image and no visual vector:", file=sys.stderr)
+    for e in errors[:10]:
+        print(f"  {e['item_id']}: {e['path']}: {e['reason']}", file=sys.stderr)
+    if rep:
+        from recsys.io import atomic_write_text
+        rep = Path(rep)
+        rep.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(rep, "".join(json.dumps(e) + "\n" for e in errors))
+        print(f"  full list: {rep}", file=sys.stderr)
+
+
+def parse_params(items) -> dict:
+    """``--param key=value`` items as a dict (values parsed as JSON where they are JSON)."""
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise SystemExit(f"error: --param expects key=value, got {it!r}")
+        k, v = it.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out

@@ -1,0 +1,39 @@
+"""``visrec similar``: the similar-items feed, from a trained model or straight from catalog images."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .options import add_catalog_args, add_embed_args, embed, load_catalog
+
+
+def add_parser(sub):
+    s = sub.add_parser("similar", help="similar items for every item (pure visual with --catalog/--images-root)")
+    s.add_argument("--model", default=None, help="use a trained model's item vectors instead of images")
+    add_catalog_args(s)
+    add_embed_args(s)
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--out", required=True, help=".jsonl, .csv or .parquet")
+    s.set_defaults(func=run)
+
+
+def run(args):
+    from recsys.io.lists import write_similar
+    if args.model:
+        from recsys.models import Recommender
+        model = Recommender.load(args.model)
+        items = model.items_.ids
+        ids, scores = model.similar_items(items, k=args.k)
+        write_similar(args.out, items, ids, scores)
+        print(f"{len(items)} items -> {args.out}")
+        return
+    from recsys.data import IdMap
+    from recsys.index import VectorIndex
+    catalog = load_catalog(args)
+    feats = embed(args, catalog)
+    index = VectorIndex(feats.vectors, feats.present)
+    ok = np.flatnonzero(feats.present)
+    idx, scores = index.search_items(ok, args.k)
+    items = IdMap(catalog.item_ids, kind="item")
+    write_similar(args.out, items.ids[ok], items.to_ids(idx), scores)
+    print(f"neighbours for {len(ok)}/{len(catalog)} items (the rest have no readable image) -> {args.out}")

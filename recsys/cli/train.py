@@ -1,0 +1,40 @@
+"""``visrec train``: fit a model on a catalog and interactions and save it to a folder."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from recsys.models.registry import model_help
+
+from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params
+
+
+def add_parser(sub):
+    t = sub.add_parser("train", help="fit a model and save it to a folder")
+    add_catalog_args(t)
+    t.add_argument("--interactions", required=True, help="interactions CSV/Parquet (user_id, item_id, ...)")
+    t.add_argument("--model", default="hybrid", help=model_help())
+    t.add_argument("--param", action="append", help="model hyper-parameter key=value (repeatable)")
+    t.add_argument("--on-error", default="raise", choices=["raise", "skip"],
+                   help="malformed rows / unknown items: stop with an error, or skip and report them")
+    add_embed_args(t)
+    t.add_argument("--out", required=True, help="model folder")
+    t.set_defaults(func=run)
+
+
+def run(args):
+    from recsys.data import Dataset, load_interactions
+    from recsys.models import make_model
+    catalog = load_catalog(args)
+    inter = load_interactions(args.interactions, on_error=args.on_error)
+    data = Dataset(catalog, inter, on_unknown=args.on_error)
+    for rep in (catalog.report, inter.report, data.report):
+        if rep:
+            print(f"note: {rep.summary()}", file=sys.stderr)
+    model = make_model(args.model, **parse_params(args.param))
+    feats = embed(args, catalog) if model.requires_features else None
+    t = time.perf_counter()
+    model.fit(data, feats)
+    model.save(args.out)
+    print(f"trained {args.model} on {data} in {time.perf_counter() - t:.1f}s -> {args.out}")
