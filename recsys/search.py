@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from recsys.data import IdMap
 from recsys.index import VectorIndex
 
 #: signature keys that must match between the catalog vectors and the query embedder
@@ -35,14 +36,14 @@ class PhotoSearch:
             if item_ids is None or len(item_ids) != model.n_items:
                 raise ValueError("searching ItemFeatures needs item_ids, one per row")
             vv, sig = (model.vectors, model.present), model.signature
-            self._ids = np.asarray(item_ids, dtype=object)
+            self.items = IdMap(item_ids, kind="item")
         else:
-            vv = model._visual_vectors()
+            vv = model.visual_vectors()
             if vv is None:
                 raise ValueError(f"model {model.name!r} does not use images; search by photo needs a visual, "
                                  "hybrid or lightfm (visual features) model")
             sig = getattr(model, "feature_signature_", {}) or {}
-            self._ids = model.items_.ids
+            self.items = model.items_
         if embedder is None:
             from visual import ImageEmbedder
             if not sig:
@@ -84,6 +85,4 @@ class PhotoSearch:
             pad = self.index.vectors.shape[1] - q.shape[1]
             q = np.hstack([q * np.sqrt(1.0 - self.text_weight), np.zeros((len(q), pad), np.float32)])
         idx, scores = self.index.search(q, k)
-        ids = self._ids[np.maximum(idx, 0)].astype(object)
-        ids[idx < 0] = None
-        return ids, scores
+        return self.items.to_ids(idx), scores

@@ -3,7 +3,9 @@ import pandas as pd
 import pytest
 
 from recsys.data import Catalog, Dataset, Interactions, UnknownIdError
-from recsys.models import MODELS, Recommender, make_model
+from recsys.models import Recommender, make_model, model_names
+
+MODELS = model_names()
 
 FAST = {"als": {"progress": False, "iterations": 8}, "lightfm": {"progress": False, "epochs": 10},
         "hybrid": {"progress": False, "component_params": {"als-visual": {"iterations": 8}}}, "ease": {"lambda_": 50.0},

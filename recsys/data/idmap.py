@@ -62,8 +62,12 @@ class IdMap:
         return out[0] if scalar else out
 
     def to_ids(self, index) -> np.ndarray:
-        """External ids of dense indices (same shape as ``index``)."""
-        return self.ids[np.asarray(index, dtype=np.int64)]
+        """External ids of dense indices (same shape as ``index``, dtype object); ``None`` where the
+        index is negative (an empty slot of a top-k list)."""
+        index = np.asarray(index, dtype=np.int64)
+        ids = self.ids[np.maximum(index, 0)].astype(object)
+        ids[index < 0] = None
+        return ids
 
     def to_list(self) -> list[str]:
         return [str(i) for i in self.ids]

@@ -1,42 +1,19 @@
-"""Recommendation models behind one interface (:class:`Recommender`)."""
+"""Recommendation models behind one interface (:class:`Recommender`); names resolve in
+:mod:`recsys.models.registry`."""
 
-from .base import Recommender, NotFittedError, topk
-from .popularity import PopularityRecommender
+from .base import NotFittedError, Recommender, clone
+from .scoring import topk
+from .registry import make_model, model_class, model_names, register
+from .popularity import PopularityRecommender, RecentPopularityRecommender, RepurchaseRecommender
 from .als import ALSRecommender, ALSVisualRecommender
+from .ease import EASERecommender
+from .itemknn import ItemKNNRecommender, SequenceKNNRecommender
 from .lightfm_visual import LightFMRecommender
 from .visual_content import VisualContentRecommender
-from .hybrid import HybridRecommender
-from .neighbours import EASERecommender, ItemKNNRecommender, SequenceKNNRecommender
 from .vbpr import VBPRRecommender
-from .temporal import RecentPopularityRecommender, RepurchaseRecommender
+from .hybrid import HybridRecommender
 
-#: model name -> class, as used by the CLI and saved models
-MODELS = {
-    "popularity": PopularityRecommender,
-    "als": ALSRecommender,
-    "lightfm": LightFMRecommender,
-    "visual": VisualContentRecommender,
-    "hybrid": HybridRecommender,
-    "ease": EASERecommender,
-    "itemknn": ItemKNNRecommender,
-    "vbpr": VBPRRecommender,
-    "als-visual": ALSVisualRecommender,
-    "recent-popularity": RecentPopularityRecommender,
-    "repurchase": RepurchaseRecommender,
-    "sequence-knn": SequenceKNNRecommender,
-}
-
-
-def make_model(name: str, **params) -> Recommender:
-    """A model by name (see :data:`MODELS` for the names)."""
-    try:
-        cls = MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}") from None
-    return cls(**params)
-
-
-__all__ = ["Recommender", "NotFittedError", "topk", "PopularityRecommender", "ALSRecommender",
-           "LightFMRecommender", "VisualContentRecommender", "HybridRecommender", "EASERecommender",
-           "ItemKNNRecommender", "VBPRRecommender", "ALSVisualRecommender", "RecentPopularityRecommender",
-           "RepurchaseRecommender", "SequenceKNNRecommender", "MODELS", "make_model"]
+__all__ = ["Recommender", "NotFittedError", "clone", "topk", "make_model", "model_class", "model_names", "register",
+           "PopularityRecommender", "RecentPopularityRecommender", "RepurchaseRecommender", "ALSRecommender",
+           "ALSVisualRecommender", "EASERecommender", "ItemKNNRecommender", "SequenceKNNRecommender",
+           "LightFMRecommender", "VisualContentRecommender", "VBPRRecommender", "HybridRecommender"]

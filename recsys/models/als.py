@@ -7,12 +7,10 @@ from threadpoolctl import threadpool_limits
 
 from recsys.data import item_user_counts
 
-from .base import Recommender, topk
+from recsys.vectors import normalize_rows
 
-
-def _normalise(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=1, keepdims=True)
-    return np.where(n > 0, v / np.maximum(n, 1e-12), 0).astype(np.float32)
+from .base import Recommender
+from .scoring import topk
 
 
 def place_by_neighbours(query: np.ndarray, anchors: np.ndarray, anchor_factors: np.ndarray, k: int = 50,
@@ -48,12 +46,11 @@ class ALSRecommender(Recommender):
     """
 
     name = "als"
+    scores_cold_items = False
 
     def __init__(self, factors: int = 64, regularization: float = 10.0, alpha: float = 2.0,
                  iterations: int = 15, confidence: str = "log", use_gpu: bool = False, random_state: int = 0,
                  progress: bool = True):
-        if confidence not in ("log", "linear"):
-            raise ValueError(f"confidence must be 'log' or 'linear', got {confidence!r}")
         self.confidence = confidence
         self.factors = factors
         self.regularization = regularization
@@ -62,6 +59,10 @@ class ALSRecommender(Recommender):
         self.use_gpu = use_gpu
         self.random_state = random_state
         self.progress = progress
+
+    def _check_params(self):
+        if self.confidence not in ("log", "linear"):
+            raise ValueError(f"confidence must be 'log' or 'linear', got {self.confidence!r}")
 
     def _fit(self, user_items, features):
         import implicit
@@ -90,8 +91,8 @@ class ALSRecommender(Recommender):
         return self.user_factors_, self.item_factors_
 
     def _item_vectors(self):
-        present = np.linalg.norm(self.item_factors_, axis=1) > 0
-        return _normalise(self.item_factors_), present
+        v, norms = normalize_rows(self.item_factors_, return_norms=True)
+        return v, norms > 0
 
     def _get_state(self):
         return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
@@ -124,6 +125,7 @@ class ALSVisualRecommender(ALSRecommender):
 
     name = "als-visual"
     uses_visual = True
+    scores_cold_items = True
     requires_features = True
 
     def __init__(self, factors: int = 64, regularization: float = 10.0, alpha: float = 2.0,
@@ -131,12 +133,15 @@ class ALSVisualRecommender(ALSRecommender):
                  progress: bool = True, prior: str = "neighbours", prior_neighbours: int = 50,
                  temperature: float = 0.05, ridge_alpha: float = 1.0):
         super().__init__(factors, regularization, alpha, iterations, confidence, use_gpu, random_state, progress)
-        if prior not in ("neighbours", "ridge"):
-            raise ValueError(f"prior must be 'neighbours' or 'ridge', got {prior!r}")
         self.prior = prior
         self.prior_neighbours = prior_neighbours
         self.temperature = temperature
         self.ridge_alpha = ridge_alpha
+
+    def _check_params(self):
+        super()._check_params()
+        if self.prior not in ("neighbours", "ridge"):
+            raise ValueError(f"prior must be 'neighbours' or 'ridge', got {self.prior!r}")
 
     def _fit(self, user_items, features):
         super()._fit(user_items, features)

@@ -35,6 +35,7 @@ class EASERecommender(Recommender):
     """
 
     name = "ease"
+    scores_cold_items = False
 
     def __init__(self, lambda_: float = 500.0, max_items: int = 20000):
         self.lambda_ = lambda_

@@ -6,9 +6,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.data import item_user_counts
+from recsys.data.holdout import choose_held, item_entries, random_entries, recent_entries, split_entries
 
-from .base import Recommender, topk, widen
+from .base import Recommender
+from .registry import make_model, model_names
 from .rerank import mmr_rerank
+from .scoring import mask_pairs, topk
+from .validation import mean_ndcg
 
 
 def _zscore(s: np.ndarray) -> np.ndarray:
@@ -20,9 +24,6 @@ def _zscore(s: np.ndarray) -> np.ndarray:
     return s
 
 
-#: parts that see only interactions; on items without history the visual parts stand in for them
-_COLLABORATIVE = {"als", "ease", "itemknn", "sequence-knn"}
-
 #: the default sources: the strongest collaborative model, ALS whose item factors come from the
 #: image for items without history, and the visual taste model (neighbours of the user's items)
 DEFAULT_COMPONENTS = ("ease", "als-visual", "visual")
@@ -32,8 +33,9 @@ class HybridRecommender(Recommender):
     """"Visually similar and you may like": a learned blend of several models.
 
     Each component scores the whole catalog for a user; scores are standardised per user and
-    summed with weights ``w``: ``score = sum_c w_c * z(score_c)``. Items with only a photo are
-    scored by the visual components (``als-visual`` places them in the collaborative factor
+    summed with weights ``w``: ``score = sum_c w_c * z(score_c)``. Components that cannot score
+    items without interactions (``scores_cold_items`` is False: pure collaborative filtering) are
+    stood in for on such items by the visual components (``als-visual`` places them in the collaborative factor
     space, ``visual`` and ``vbpr`` read their image), so they compete with items with history.
 
     With ``weights="auto"`` the weights are learned on a validation split of the training data
@@ -43,7 +45,7 @@ class HybridRecommender(Recommender):
     Parameters
     ----------
     components : sequence of str
-        Model names from :data:`recsys.models.MODELS` (default ``ease, als-visual, visual``).
+        Model names (:func:`recsys.models.registry.model_names`; default ``ease, als-visual, visual``).
     component_params : dict, optional
         ``{name: {param: value}}`` for the components.
     weights : "auto" or sequence of float
@@ -76,24 +78,12 @@ class HybridRecommender(Recommender):
                  weight_grid=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0), candidates: int | None = None, diversity: float = 0.0,
                  validation: str = "random", validation_fraction: float = 0.1, validation_days: float = 28.0,
                  max_validation_users: int = 3000, random_state: int = 0, progress: bool = True):
-        from . import MODELS
-        components = tuple(components)
-        unknown = [c for c in components if c not in MODELS or c == "hybrid"]
-        if not components or unknown:
-            raise ValueError(f"unknown hybrid component(s) {unknown}; choose from "
-                             f"{', '.join(m for m in MODELS if m != 'hybrid')}")
-        if weights != "auto" and len(weights) != len(components):
-            raise ValueError(f"weights has {len(weights)} values for {len(components)} components")
-        if not 0.0 <= diversity <= 1.0:
-            raise ValueError(f"diversity must be in [0, 1], got {diversity}")
         self.components = components
-        self.component_params = dict(component_params or {})
-        self.weights = weights if weights == "auto" else tuple(float(w) for w in weights)
-        self.weight_grid = tuple(weight_grid)
+        self.component_params = component_params
+        self.weights = weights
+        self.weight_grid = weight_grid
         self.candidates = candidates
         self.diversity = diversity
-        if validation not in ("random", "temporal", "cold-items"):
-            raise ValueError(f"validation must be 'random', 'temporal' or 'cold-items', got {validation!r}")
         self.validation = validation
         self.validation_fraction = validation_fraction
         self.validation_days = validation_days
@@ -101,16 +91,27 @@ class HybridRecommender(Recommender):
         self.random_state = random_state
         self.progress = progress
 
+    def _check_params(self):
+        names = [m for m in model_names() if m != self.name]
+        unknown = [c for c in self.components if c not in names]
+        if not len(self.components) or unknown:
+            raise ValueError(f"unknown hybrid component(s) {unknown}; choose from {', '.join(names)}")
+        if self.weights != "auto" and len(self.weights) != len(self.components):
+            raise ValueError(f"weights has {len(self.weights)} values for {len(self.components)} components")
+        if not 0.0 <= self.diversity <= 1.0:
+            raise ValueError(f"diversity must be in [0, 1], got {self.diversity}")
+        if self.validation not in ("random", "temporal", "cold-items"):
+            raise ValueError(f"validation must be 'random', 'temporal' or 'cold-items', got {self.validation!r}")
+
     @property
     def uses_recency(self) -> bool:
         return self.validation == "temporal" or any(m.uses_recency for m in self._make_parts())
 
     # -- fitting -----------------------------------------------------------------------------
     def _make_parts(self):
-        from . import make_model
         parts = []
         for c in self.components:
-            p = dict(self.component_params.get(c, {}))
+            p = dict((self.component_params or {}).get(c, {}))
             m = make_model(c, **p)
             if "progress" in m.get_params() and "progress" not in p:
                 m.progress = self.progress
@@ -122,50 +123,43 @@ class HybridRecommender(Recommender):
     def _fit_parts(self, user_items, recency, features):
         self.parts_ = self._make_parts()
         for m in self.parts_:
-            m.user_items_, m.recency_, m._index = user_items, recency, None
-            m._fit(user_items, features if (m.uses_visual or m.requires_features) else None)
+            m.fit_matrix(user_items, features if (m.uses_visual or m.requires_features) else None, recency=recency)
 
     def _fit(self, user_items, features):
         self._features = features
         if self.weights == "auto":
             self.weights_ = self._learn_weights(user_items, features)
         else:
-            self.weights_ = np.asarray(self.weights, np.float32)
+            self.weights_ = np.asarray([float(w) for w in self.weights], np.float32)
         self._fit_parts(user_items, self.recency_, features)
         self.item_vectors_, self.present_ = features.vectors, features.present
         self.cold_ = (item_user_counts(user_items) == 0) & features.present
         del self._features
 
+    def _validation_mask(self, user_items, rng):
+        """Entries of ``user_items.tocoo()`` held out for the blend search (and the held-out items
+        of ``validation="cold-items"``, else None)."""
+        if self.validation == "temporal":
+            if self.recency_ is None:
+                raise ValueError("validation='temporal' needs interactions with timestamps")
+            return recent_entries(user_items, self.recency_, self.validation_days), None
+        if self.validation == "cold-items":  # items held out with all their interactions
+            held = choose_held(np.flatnonzero(item_user_counts(user_items) > 0), self.validation_fraction, rng,
+                               at_least=1)
+            return item_entries(user_items, held), held
+        return random_entries(user_items, self.validation_fraction, rng), None
+
     def _learn_weights(self, user_items, features) -> np.ndarray:
-        from evaluation.metrics import ranking_metrics
         rng = np.random.default_rng(self.random_state)
         n = len(self.components)
-        X = user_items.tocoo()
-        R = self.recency_
-        if self.validation == "temporal":
-            if R is None:
-                raise ValueError("validation='temporal' needs interactions with timestamps")
-            Rc = R.tocoo()
-            if not (np.array_equal(Rc.row, X.row) and np.array_equal(Rc.col, X.col)):
-                raise ValueError("recency and interaction matrices do not align")
-            val = Rc.data <= self.validation_days + 1.0
-        elif self.validation == "cold-items":  # items held out with all their interactions
-            items = np.flatnonzero(item_user_counts(user_items) > 0)
-            held = rng.choice(items, max(1, int(round(len(items) * self.validation_fraction))), replace=False)
-            val = np.isin(X.col, held)
-        else:
-            per_user = np.diff(user_items.indptr)[X.row]
-            val = (rng.random(len(X.data)) < self.validation_fraction) & (per_user >= 5)
+        val, held = self._validation_mask(user_items, rng)
         if val.sum() == 0 or n == 1:
             return np.ones(n, np.float32)
-        fit_X = sp.csr_matrix((X.data[~val], (X.row[~val], X.col[~val])), shape=X.shape)
-        val_X = sp.csr_matrix((X.data[val], (X.row[val], X.col[val])), shape=X.shape)
+        fit_X, val_X = split_entries(user_items, val)
         fit_R = None
-        if R is not None:
-            Rc = R.tocoo()
-            keep = ~val
+        if self.recency_ is not None:
             shift = self.validation_days if self.validation == "temporal" else 0.0
-            fit_R = sp.csr_matrix((Rc.data[keep] - shift, (Rc.row[keep], Rc.col[keep])), shape=X.shape)
+            fit_R = split_entries(self.recency_, val, shift=shift)[0]
         self._fit_parts(fit_X, fit_R, features)
         users = np.flatnonzero(np.diff(val_X.indptr) > 0)
         if len(users) > self.max_validation_users:
@@ -180,26 +174,24 @@ class HybridRecommender(Recommender):
             cols = np.sort(held)
             Z = [z[:, cols] for z in Z]
             seen = sp.csr_matrix((len(users), len(cols)), dtype=np.float32)
-        rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))
 
         def ndcg(w):
             if not np.any(w):
                 return -1.0
-            sc = sum(wi * z for wi, z in zip(w, Z) if wi)
-            sc[rows, seen.indices] = -np.inf
+            sc = mask_pairs(sum(wi * z for wi, z in zip(w, Z) if wi), seen)
             idx, _ = topk(sc, min(10, sc.shape[1]))
             if cols is not None:
                 idx = cols[idx]
             if idx.shape[1] < 10:
                 idx = np.hstack([idx, np.full((len(idx), 10 - idx.shape[1]), -1, idx.dtype)])
-            return float(ranking_metrics(idx, val_X, users, (10,))["ndcg@10"].mean())
+            return mean_ndcg(idx, val_X, users, 10)
 
         w = np.ones(n, np.float32)
         best = ndcg(w)
         for _ in range(2):  # coordinate ascent, two sweeps
             improved = False
             for c in range(n):
-                for g in self.weight_grid:
+                for g in tuple(self.weight_grid):
                     trial = w.copy()
                     trial[c] = g
                     v = ndcg(trial)
@@ -219,10 +211,10 @@ class HybridRecommender(Recommender):
         which place such items from their image, so a new item competes on an equal footing
         instead of sitting at the average."""
         n = len(cold)
-        need_proxy = bool(cold.any()) and any(w and m.name in _COLLABORATIVE for w, m in parts)
+        need_proxy = bool(cold.any()) and any(w and not m.scores_cold_items for w, m in parts)
 
         def z_of(m):
-            s = np.asarray(m._score(user_index), np.float32)
+            s = np.asarray(m.score_index(user_index), np.float32)
             if s.shape[1] < n:  # items added later that this part cannot score
                 s = np.hstack([s, np.repeat(s.mean(axis=1, keepdims=True), n - s.shape[1], axis=1)])
             return _zscore(s)
@@ -234,7 +226,7 @@ class HybridRecommender(Recommender):
             if vis:
                 proxy = sum(vis) / len(vis)
                 for z, (w, m) in zip(Z, parts):
-                    if z is not None and m.name in _COLLABORATIVE:
+                    if z is not None and not m.scores_cold_items:
                         z[:, cold] = proxy
         return Z
 
@@ -266,7 +258,7 @@ class HybridRecommender(Recommender):
         # similar items: the image vectors joined with the collaborative item vectors of the parts
         blocks, present = [self.item_vectors_], self.present_.copy()
         for w, m in zip(self.weights_, self.parts_):
-            iv = m._item_vectors() if w and m.name not in ("visual",) else None
+            iv = m.item_vectors() if w and not m.similar_by_image else None
             if iv is not None:
                 v, p = iv
                 blocks.append(v * np.sqrt(w / max(1.0, float(self.weights_.sum()))))
@@ -277,17 +269,12 @@ class HybridRecommender(Recommender):
         return self.item_vectors_, self.present_
 
     def _add_items(self, features):
-        n_new = len(self.present_) + features.n_items
         placed = 0
         for m in self.parts_:
             try:
-                m._add_items(features)
+                m.extend_items(features)
             except NotImplementedError:  # e.g. EASE: the new items get a neutral score from it
                 continue
-            m.user_items_ = widen(m.user_items_, n_new)
-            if getattr(m, "recency_", None) is not None:
-                m.recency_ = widen(m.recency_, n_new)
-            m._index = None
             placed += 1
         if not placed:
             raise NotImplementedError("no component of this hybrid can score items without interactions")
@@ -300,7 +287,7 @@ class HybridRecommender(Recommender):
         st = {"weights": self.weights_, "item_vectors": self.item_vectors_, "present": self.present_,
               "cold": self.cold_}
         for c, m in zip(self.components, self.parts_):
-            st.update({f"{c}.{k}": v for k, v in m._get_state().items()})
+            st.update({f"{c}.{k}": v for k, v in m.get_state().items()})
         st["part_items"] = np.asarray([m.user_items_.shape[1] for m in self.parts_], np.int64)
         return st
 
@@ -313,7 +300,6 @@ class HybridRecommender(Recommender):
         n_part = state.get("part_items", [self.user_items_.shape[1]] * len(self.parts_))
         R = getattr(self, "recency_", None)
         for c, m, n in zip(self.components, self.parts_, n_part):
-            m.user_items_ = self.user_items_[:, :int(n)].tocsr()
-            m.recency_ = None if R is None else R[:, :int(n)].tocsr()
-            m._index = None
-            m._set_state({k[len(c) + 1:]: v for k, v in state.items() if k.startswith(c + ".")})
+            m.restore(None, None, self.user_items_[:, :int(n)].tocsr(),
+                      {k[len(c) + 1:]: v for k, v in state.items() if k.startswith(c + ".")},
+                      recency=None if R is None else R[:, :int(n)].tocsr(), feature_signature=self.feature_signature_)

@@ -24,6 +24,7 @@ class ItemKNNRecommender(Recommender):
     """
 
     name = "itemknn"
+    scores_cold_items = False
 
     def __init__(self, k: int = 50, shrink: float = 0.0):
         self.k = k
@@ -103,10 +104,12 @@ class SequenceKNNRecommender(ItemKNNRecommender):
     uses_recency = True
 
     def __init__(self, window: int = 5, k: int = 100, shrink: float = 0.0):
-        if int(window) < 1:
-            raise ValueError(f"window must be >= 1, got {window}")
         super().__init__(k=k, shrink=shrink)
-        self.window = int(window)
+        self.window = window
+
+    def _check_params(self):
+        if int(self.window) < 1:
+            raise ValueError(f"window must be >= 1, got {self.window}")
 
     def _cooccurrence(self, user_items):
         R = getattr(self, "recency_", None)
@@ -120,7 +123,7 @@ class SequenceKNNRecommender(ItemKNNRecommender):
         order = np.lexsort((-Rc.data, X.row))  # per user, oldest first (largest age first)
         u, it = X.row[order], X.col[order]
         a, b = [], []
-        for d in range(1, self.window + 1):
+        for d in range(1, int(self.window) + 1):
             same = u[:-d] == u[d:]
             a.append(it[:-d][same])
             b.append(it[d:][same])

@@ -9,36 +9,37 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from features.compact import VisualCodebook, lightfm_item_features
+from recsys.vectors import normalize_rows
+
 from .base import Recommender
 
 
 class LightFMRecommender(Recommender):
     """Hybrid matrix factorisation: an item is the sum of the embeddings of its features.
 
-    Item features are a per-item indicator plus, with ``features="visual"``, the item's few
+    Item features are a per-item indicator plus, with ``item_features="visual"``, the item's few
     nearest "visual words" (k-means centroids of the image vectors), so items with only a
     photo share embeddings with visually close items that have history.
 
     Parameters
     ----------
-    features : {"visual", "none", "visual-dense"}
+    item_features : {"visual", "none", "visual-dense"}
         ``"visual"``: compact visual codes (fast); ``"none"``: pure CF; ``"visual-dense"``:
         the raw dense image vectors as features (hundreds of times slower; for comparison).
     no_components, loss, learning_rate, item_alpha, user_alpha, max_sampled, epochs :
         LightFM hyper-parameters.
     n_clusters, n_nearest : visual codebook size and non-zeros per item.
-    num_threads : int, optional (default: all CPUs)
+    n_jobs : int, optional
+        LightFM's threads (default: all CPUs).
     """
 
     name = "lightfm"
 
-    def __init__(self, features: str = "visual", no_components: int = 64, loss: str = "warp",
+    def __init__(self, item_features: str = "visual", no_components: int = 64, loss: str = "warp",
                  learning_rate: float = 0.05, item_alpha: float = 0.0, user_alpha: float = 0.0,
                  max_sampled: int = 10, epochs: int = 20, n_clusters: int | None = None, n_nearest: int = 3,
-                 num_threads: int | None = None, random_state: int = 0, progress: bool = True):
-        if features not in ("visual", "none", "visual-dense"):
-            raise ValueError(f"features must be 'visual', 'none' or 'visual-dense', got {features!r}")
-        self.features = features
+                 n_jobs: int | None = None, random_state: int = 0, progress: bool = True):
+        self.item_features = item_features
         self.no_components = no_components
         self.loss = loss
         self.learning_rate = learning_rate
@@ -48,24 +49,32 @@ class LightFMRecommender(Recommender):
         self.epochs = epochs
         self.n_clusters = n_clusters
         self.n_nearest = n_nearest
-        self.num_threads = num_threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.progress = progress
 
+    def _check_params(self):
+        if self.item_features not in ("visual", "none", "visual-dense"):
+            raise ValueError(f"item_features must be 'visual', 'none' or 'visual-dense', got {self.item_features!r}")
+
+    @property
+    def scores_cold_items(self) -> bool:
+        return self.item_features != "none"
+
     @property
     def uses_visual(self) -> bool:
-        return self.features != "none"
+        return self.item_features != "none"
 
     @property
     def requires_features(self) -> bool:
-        return self.features != "none"
+        return self.item_features != "none"
 
     def item_feature_matrix(self, features) -> sp.csr_matrix | None:
         """The LightFM item-feature matrix for these item features (fits the codebook)."""
         n = features.n_items if features is not None else None
-        if self.features == "none":
+        if self.item_features == "none":
             return None
-        if self.features == "visual":
+        if self.item_features == "visual":
             self.codebook_ = VisualCodebook(self.n_clusters, self.n_nearest, seed=self.random_state).fit(features)
             return lightfm_item_features(n, self.codebook_.transform(features))
         dense = sp.csr_matrix(features.vectors)
@@ -79,11 +88,11 @@ class LightFMRecommender(Recommender):
         model = LightFM(no_components=self.no_components, loss=self.loss, learning_rate=self.learning_rate,
                         item_alpha=self.item_alpha, user_alpha=self.user_alpha, max_sampled=self.max_sampled,
                         random_state=self.random_state)
-        threads = self.num_threads or os.cpu_count() or 1
+        threads = self.n_jobs or os.cpu_count() or 1
         for _ in tqdm(range(self.epochs), desc="lightfm epochs", disable=not self.progress):
             model.fit_partial(X, item_features=F, num_threads=threads)
         n_items = user_items.shape[1]
-        if features is not None and self.features != "none":
+        if features is not None and self.item_features != "none":
             self.visual_vectors_, self.visual_present_ = features.vectors, features.present
         if F is None:
             F = sp.identity(n_items, dtype=np.float32, format="csr")
@@ -101,9 +110,8 @@ class LightFMRecommender(Recommender):
         return np.hstack([self.user_repr_, ones]), np.hstack([self.item_repr_, self.item_bias_[:, None]])
 
     def _item_vectors(self):
-        v = self.item_repr_
-        n = np.linalg.norm(v, axis=1, keepdims=True)
-        return (v / np.maximum(n, 1e-12)).astype(np.float32), n[:, 0] > 0
+        v, norms = normalize_rows(self.item_repr_, return_norms=True)
+        return v, norms > 0
 
     def _visual_vectors(self):
         if not hasattr(self, "visual_vectors_"):
@@ -111,9 +119,9 @@ class LightFMRecommender(Recommender):
         return self.visual_vectors_, self.visual_present_
 
     def _add_items(self, features):
-        if self.features != "visual" or not hasattr(self, "codebook_"):
+        if self.item_features != "visual" or not hasattr(self, "codebook_"):
             raise NotImplementedError("LightFMRecommender places new items by their visual codes: only "
-                                      "features='visual' supports add_items")
+                                      "item_features='visual' supports add_items")
         codes = self.codebook_.transform(features)
         n_codes = codes.shape[1]
         # training rows were [identity | codes] normalised to sum 1: a new item has no identity part

@@ -66,9 +66,11 @@ class RecentPopularityRecommender(PopularityRecommender):
     uses_recency = True
 
     def __init__(self, window_days: float = 28.0):
-        if window_days <= 0:
-            raise ValueError(f"window_days must be > 0, got {window_days}")
         self.window_days = window_days
+
+    def _check_params(self):
+        if self.window_days <= 0:
+            raise ValueError(f"window_days must be > 0, got {self.window_days}")
 
     def _fit(self, user_items, features):
         recent = _recent_counts(user_items, self.recency_, self.window_days)

@@ -9,7 +9,8 @@ from recsys.data import item_user_counts
 
 from visual.devices import resolve_device
 
-from .als import _normalise
+from recsys.vectors import normalize_rows
+
 from .base import Recommender
 
 
@@ -62,12 +63,6 @@ class VBPRRecommender(Recommender):
                  learning_rate: float = 0.005, reg: float = 0.01, visual_reg: float = 1e-4,
                  content_dropout: float = 0.3, n_negatives: int = 5, device: str = "auto", random_state: int = 0,
                  progress: bool = True):
-        if not 0.0 <= content_dropout < 1.0:
-            raise ValueError(f"content_dropout must be in [0, 1), got {content_dropout}")
-        for k, v in (("factors", factors), ("visual_factors", visual_factors), ("epochs", epochs),
-                     ("batch_size", batch_size), ("n_negatives", n_negatives)):
-            if int(v) < 1:
-                raise ValueError(f"{k} must be >= 1, got {v}")
         self.factors = factors
         self.visual_factors = visual_factors
         self.epochs = epochs
@@ -80,6 +75,13 @@ class VBPRRecommender(Recommender):
         self.device = device
         self.random_state = random_state
         self.progress = progress
+
+    def _check_params(self):
+        if not 0.0 <= self.content_dropout < 1.0:
+            raise ValueError(f"content_dropout must be in [0, 1), got {self.content_dropout}")
+        for k in ("factors", "visual_factors", "epochs", "batch_size", "n_negatives"):
+            if int(getattr(self, k)) < 1:
+                raise ValueError(f"{k} must be >= 1, got {getattr(self, k)}")
 
     def _fit(self, user_items, features):
         import torch
@@ -189,7 +191,8 @@ class VBPRRecommender(Recommender):
 
     def _item_vectors(self):
         v = np.hstack([self.item_factors_, self.item_vectors_ @ self.projection_])
-        return _normalise(v), np.linalg.norm(v, axis=1) > 0
+        v, norms = normalize_rows(v, return_norms=True)
+        return v, norms > 0
 
     def _visual_vectors(self):
         return self.item_vectors_, self.present_

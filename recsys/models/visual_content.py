@@ -7,6 +7,8 @@ import scipy.sparse as sp
 
 from recsys.data import item_user_counts
 
+from recsys.vectors import normalize_rows
+
 from .base import Recommender
 from .linalg import sparse_dense
 
@@ -40,15 +42,10 @@ class VisualContentRecommender(Recommender):
     name = "visual"
     uses_visual = True
     requires_features = True
+    similar_by_image = True
 
     def __init__(self, profile: str = "kernel", temperature: float = 0.05, weighting: str = "weight",
                  half_life_days: float | None = None):
-        if profile not in ("kernel", "mean"):
-            raise ValueError(f"profile must be 'kernel' or 'mean', got {profile!r}")
-        if weighting not in ("weight", "binary"):
-            raise ValueError(f"weighting must be 'weight' or 'binary', got {weighting!r}")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
         self.profile = profile
         self.temperature = temperature
         self.weighting = weighting
@@ -57,6 +54,14 @@ class VisualContentRecommender(Recommender):
     @property
     def uses_recency(self) -> bool:
         return self.half_life_days is not None
+
+    def _check_params(self):
+        if self.profile not in ("kernel", "mean"):
+            raise ValueError(f"profile must be 'kernel' or 'mean', got {self.profile!r}")
+        if self.weighting not in ("weight", "binary"):
+            raise ValueError(f"weighting must be 'weight' or 'binary', got {self.weighting!r}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
 
     def _fit(self, user_items, features):
         self._kernel = None
@@ -81,8 +86,7 @@ class VisualContentRecommender(Recommender):
     def profiles(self, user_items: sp.csr_matrix) -> np.ndarray:
         """L2-normalised mean taste vectors of the rows of ``user_items``."""
         P = np.asarray(self._weights(user_items) @ self.item_vectors_, dtype=np.float32)
-        n = np.linalg.norm(P, axis=1, keepdims=True)
-        return np.where(n > 0, P / np.maximum(n, 1e-12), 0).astype(np.float32)
+        return normalize_rows(P)
 
     #: catalogs up to this many items keep the item--item kernel in memory (n^2 float32)
     kernel_cache_items = 8000

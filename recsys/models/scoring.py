@@ -1,0 +1,86 @@
+"""Top-k selection over dense score blocks: the scoring loop every model's ``recommend`` runs."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` largest entries of each row, best first."""
+    n = scores.shape[1]
+    k = min(k, n)
+    if k <= 0:
+        return np.zeros((len(scores), 0), np.int64), np.zeros((len(scores), 0), np.float32)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(scores), 1))
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def widen(X: sp.csr_matrix, n_items: int) -> sp.csr_matrix:
+    """``X`` with empty columns appended up to ``n_items`` (items added after fitting)."""
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_items))
+
+
+def mask_pairs(scores: np.ndarray, pairs: sp.csr_matrix) -> np.ndarray:
+    """Set ``scores[r, c] = -inf`` for every stored entry ``(r, c)`` of ``pairs`` (same row count); in place."""
+    scores[np.repeat(np.arange(pairs.shape[0]), np.diff(pairs.indptr)), pairs.indices] = -np.inf
+    return scores
+
+
+def topk_blocks(score, user_index: np.ndarray, k: int, *, n_items: int, masks=(), blocked=None,
+                batch_size: int = 1024, n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` items of users scored in blocks of ``batch_size``, in threads.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(user_index_block) -> (len(block), n_items)`` dense scores.
+    user_index : ndarray of int
+    k : int
+    n_items : int
+    masks : sequence of scipy.sparse.csr_matrix
+        ``n_users x n_items`` matrices whose stored pairs are never returned (seen items, exclusions).
+    blocked : ndarray of bool, optional
+        Items never returned for anyone (``True`` = blocked).
+    batch_size : int
+    n_jobs : int, optional
+        Threads over blocks (default: all cores). Sparse products, partitions and BLAS release the
+        GIL. The first block runs alone, since models build lazy caches (e.g. a kernel) there.
+
+    Returns
+    -------
+    (ndarray of int64, ndarray of float32), shape ``(len(user_index), min(k, n_items))``;
+    ``-1`` / ``-inf`` where fewer items could be returned.
+    """
+    k = min(k, n_items)
+    out_i = np.full((len(user_index), k), -1, np.int64)
+    out_s = np.full((len(user_index), k), -np.inf, np.float32)
+
+    def block(s):
+        u = user_index[s:s + batch_size]
+        sc = np.asarray(score(u), dtype=np.float32)
+        if blocked is not None:
+            sc[:, blocked] = -np.inf
+        for M in masks:
+            mask_pairs(sc, M[u])
+        idx, val = topk(sc, k)
+        idx[~np.isfinite(val)] = -1
+        out_i[s:s + len(u)], out_s[s:s + len(u)] = idx, val
+
+    starts = list(range(0, len(user_index), batch_size))
+    if not starts:
+        return out_i, out_s
+    block(starts[0])
+    n_jobs = min(n_jobs or os.cpu_count() or 1, len(starts) - 1)
+    if n_jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(n_jobs) as pool:
+            list(pool.map(block, starts[1:]))
+    else:
+        for s in starts[1:]:
+            block(s)
+    return out_i, out_s
