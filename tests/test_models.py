@@ -37,11 +37,37 @@ def test_recommend_contract(fitted, demo, name):
 
 
 @pytest.mark.parametrize("name", list(MODELS))
+def test_clone_and_second_fit(fitted, demo, name):
+    """sklearn contract: a clone has equal parameters and no learned state; set_params changes
+    what the next fit does; a second fit learns afresh (here on a third of the users)."""
+    from recsys.models import clone
+    m = fitted[name]
+    c = clone(m)
+    assert type(c) is type(m) and repr(c) == repr(m) and not hasattr(c, "user_items_")
+    with pytest.raises(ValueError, match="has no parameter 'nope'"):
+        c.set_params(nope=1)
+    keep = demo.dataset.users.ids[::3]
+    df = demo.interactions.df
+    small = Dataset(demo.catalog, Interactions.from_frame(df[df["user_id"].isin(set(keep))]))
+    c.fit(small, demo.features)
+    assert len(c.users_) == len(keep) < len(m.users_)
+    c.fit(demo.dataset, demo.features)  # refits: the full user set again
+    assert len(c.users_) == len(m.users_)
+    assert c.user_items_.nnz == m.user_items_.nnz
+
+
+def test_set_params_reaches_the_next_fit(demo):
+    m = make_model("ease", lambda_=50.0).fit(demo.dataset)
+    w_before = m.weights_.copy()
+    m.set_params(lambda_=5000.0).fit(demo.dataset)
+    assert m.lambda_ == 5000.0 and np.abs(m.weights_).sum() < np.abs(w_before).sum()
+
+
+@pytest.mark.parametrize("name", list(MODELS))
 def test_save_load_roundtrip(fitted, demo, tmp_path, name):
     m = fitted[name]
     m.save(tmp_path / name)
     assert not list(tmp_path.glob(".*"))  # no temp folder left
-    assert (tmp_path / name / "state.npz").stat().st_mode & 0o044  # readable like any written file
     m2 = Recommender.load(tmp_path / name)
     users = demo.dataset.users.ids[:20]
     a, sa = m.recommend(users, k=10)
@@ -50,6 +76,21 @@ def test_save_load_roundtrip(fitted, demo, tmp_path, name):
     assert (a == b).mean() > 0.95  # only exact ties may reorder
     if name not in ("popularity", "ease"):
         assert m2.similar_items(demo.dataset.items.ids[:3], k=5)[0].shape == (3, 5)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_saved_files_follow_the_umask(fitted, tmp_path, umask):
+    """A saved model's files get the permissions any file written under the caller's umask gets
+    (not the 0600 of a temp file): readable by the group and others under 022, private under 077."""
+    import os
+    old = os.umask(umask)
+    try:
+        fitted["popularity"].save(tmp_path / "m")
+    finally:
+        os.umask(old)
+    for f in ("model.json", "state.npz", "users.json"):
+        assert (tmp_path / "m" / f).stat().st_mode & 0o777 == 0o666 & ~umask, f
+    assert (tmp_path / "m").stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def _preferred_precision(model, demo, k=10):
@@ -89,7 +130,7 @@ def test_fit_validation(demo):
         make_model("visual").fit(demo.dataset)
     with pytest.raises(TypeError, match="Dataset"):
         make_model("als").fit(demo.dataset.matrix())
-    with pytest.raises(ValueError, match="unknown model"):
+    with pytest.raises(ValueError, match="unknown model 'deepfm'; choose from popularity, .*, hybrid"):
         make_model("deepfm")
     with pytest.raises(RuntimeError, match="not fitted"):
         make_model("popularity").recommend(["u"], k=1)
@@ -139,10 +180,10 @@ def test_ease_and_itemknn_beat_popularity_on_the_demo(demo):
 def test_visual_kernel_cache_gives_the_same_scores(fitted, demo):
     m = fitted["visual"]
     users = np.arange(40)
-    cached = m._score(users)
+    cached = m.score_index(users)
     m.kernel_cache_items = 0  # large-catalog path: kernel blocks computed per batch of users
     try:
-        streamed = m._score(users)
+        streamed = m.score_index(users)
     finally:
         del m.kernel_cache_items
     np.testing.assert_allclose(cached, streamed, rtol=1e-4, atol=1e-4)

@@ -41,10 +41,37 @@ def test_recent_popularity_and_repurchase(tmp_path):
     assert Recommender.load(tmp_path / "rep").recommend("u", k=3, exclude_seen=False)[0].tolist() == ["b", "a", "d"]
 
 
+def _taste_shift_shop():
+    """80 shoppers bought 8 of 10 unrelated best sellers early on and one item of their style
+    (4 styles of 6 visually close items); in the last weeks each buys another item of that style."""
+    from features import ItemFeatures
+    rng = np.random.default_rng(0)
+    hits = [f"hit{i}" for i in range(10)]
+    styles = [[f"s{s}_{j}" for j in range(6)] for s in range(4)]
+    items = hits + [i for st in styles for i in st]
+    centres = rng.standard_normal((4, 16))
+    vecs = np.vstack([rng.standard_normal((10, 16))] + [c + 0.1 * rng.standard_normal((6, 16)) for c in centres])
+    rows = []
+    for u in range(80):
+        st = styles[u % 4]
+        early, late = rng.choice(6, 2, replace=False)
+        rows += [(f"u{u}", h, int(d)) for h, d in zip(rng.choice(hits, 8, replace=False), rng.integers(0, 30, 8))]
+        rows += [(f"u{u}", st[early], 10), (f"u{u}", st[late], 95)]
+    df = pd.DataFrame(rows, columns=["user_id", "item_id", "day"])
+    df["timestamp"] = 1_600_000_000 + df.pop("day") * DAY
+    data = Dataset(Catalog.from_frame(pd.DataFrame({"item_id": items})), Interactions.from_frame(df))
+    return data, ItemFeatures(vecs.astype(np.float32), np.ones(len(items), bool))
+
+
 def test_hybrid_temporal_validation_learns_weights_on_the_last_weeks(demo):
-    m = make_model("hybrid", components=("repurchase", "visual"), validation="temporal", validation_days=20,
-                   progress=False).fit(demo.dataset, demo.features)
-    assert m.weights_.shape == (2,) and np.isfinite(m.validation_ndcg_)
+    """Early on everyone buys best sellers, lately each buys by visual taste: the blend learned on
+    the last weeks puts the visual part first, the one learned on random held-out items does not."""
+    data, feats = _taste_shift_shop()
+    kw = dict(components=("popularity", "visual"), weight_grid=(0.0, 0.25, 1.0, 4.0), progress=False)
+    recent = make_model("hybrid", validation="temporal", validation_days=20, **kw).fit(data, feats)
+    assert recent.weights_[1] > recent.weights_[0] and recent.validation_ndcg_ > 0
+    anytime = make_model("hybrid", validation="random", validation_fraction=0.3, **kw).fit(data, feats)
+    assert anytime.weights_[0] > anytime.weights_[1]
     with pytest.raises(ValueError, match="timestamps"):
         no_time = Interactions.from_frame(demo.interactions.df[["user_id", "item_id"]])
         make_model("hybrid", components=("popularity", "visual"), validation="temporal").fit(
@@ -58,7 +85,7 @@ def test_hybrid_cold_item_validation_weights_the_image_part(demo):
                    validation_fraction=0.3, progress=False).fit(demo.dataset, demo.features)
     assert m.weights_[1] > 0 and m.validation_ndcg_ > 0.05
     with pytest.raises(ValueError, match="'cold-items'"):
-        make_model("hybrid", validation="items")
+        make_model("hybrid", validation="items").fit(demo.dataset, demo.features)
 
 
 def test_mmr_rerank_trades_relevance_for_diversity():
@@ -107,20 +134,31 @@ def test_torch_topk_path_matches_numpy(demo):
         make_model("visual").fit(demo.dataset, demo.features).recommend_index(users, 5, device="cpu:0")
 
 
-def test_hybrid_rejects_unknown_components():
-    with pytest.raises(ValueError, match="unknown hybrid component"):
-        make_model("hybrid", components=("als", "deepfm"))
+def test_hybrid_rejects_unknown_components(demo):
+    with pytest.raises(ValueError, match="unknown hybrid component.*deepfm.*choose from.*sequence-knn"):
+        make_model("hybrid", components=("als", "deepfm")).fit(demo.dataset, demo.features)
     with pytest.raises(ValueError, match="weights"):
-        make_model("hybrid", components=("als", "visual"), weights=(1.0,))
+        make_model("hybrid", components=("als", "visual"), weights=(1.0,)).fit(demo.dataset, demo.features)
 
 
-def test_vbpr_rejects_bad_settings(demo):
-    import torch
+def test_vbpr_rejects_bad_settings_at_fit(demo):
+    m = make_model("vbpr", content_dropout=1.0)
+    assert m.content_dropout == 1.0  # stored unchanged; checked by fit
     with pytest.raises(ValueError, match="content_dropout"):
-        make_model("vbpr", content_dropout=1.0)
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA"):
-            make_model("vbpr", device="cuda", progress=False).fit(demo.dataset, demo.features)
+        m.fit(demo.dataset, demo.features)
+    with pytest.raises(ValueError, match="n_negatives"):
+        make_model("vbpr", n_negatives=0).fit(demo.dataset, demo.features)
+
+
+def _has_cuda():
+    import torch
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(_has_cuda(), reason="a CUDA device is present: vbpr trains on it instead of refusing")
+def test_vbpr_on_cuda_without_a_gpu_says_so(demo):
+    with pytest.raises(ValueError, match="CUDA"):
+        make_model("vbpr", device="cuda", progress=False).fit(demo.dataset, demo.features)
 
 
 def test_sparse_dense_product_matches_scipy_in_both_precisions():

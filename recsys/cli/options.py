@@ -52,6 +52,13 @@ def add_catalog_args(p):
                    "--catalog, every image under it becomes an item (id = file name)")
 
 
+def add_item_source_args(p, model_help: str):
+    """``--model`` (a trained model's vectors) or a catalog / image folder embedded on the fly."""
+    p.add_argument("--model", default=None, help=model_help)
+    add_catalog_args(p)
+    add_embed_args(p)
+
+
 def load_catalog(args):
     """The catalog of ``--catalog`` (images under ``--images-root``), or every image under ``--images-root``."""
     from recsys.data import load_catalog as load_table, load_folder_catalog

@@ -6,15 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from .options import adapter_for, add_catalog_args, add_embed_args, embed, load_catalog, make_embedder
+from .options import adapter_for, add_item_source_args, embed, load_catalog, make_embedder
 
 
 def add_parser(sub):
     q = sub.add_parser("search", help="catalog items similar to a photo (the photo is never stored)")
-    q.add_argument("--model", default=None, help="model folder of a visual, hybrid or lightfm model "
-                   "(or give --catalog/--images-root to search a catalog directly)")
-    add_catalog_args(q)
-    add_embed_args(q)
+    add_item_source_args(q, "model folder of a visual, hybrid or lightfm model "
+                            "(or give --catalog/--images-root to search a catalog directly)")
     q.add_argument("--image", required=True, action="append", help="query photo (repeatable)")
     q.add_argument("--k", type=int, default=10)
     q.add_argument("--out", default=None, help="write JSONL here instead of standard output")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog
+from .options import add_item_source_args, embed, load_catalog
 
 
 def add_parser(sub):
     s = sub.add_parser("similar", help="similar items for every item (pure visual with --catalog/--images-root)")
-    s.add_argument("--model", default=None, help="use a trained model's item vectors instead of images")
-    add_catalog_args(s)
-    add_embed_args(s)
+    add_item_source_args(s, "use a trained model's item vectors instead of images")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--out", required=True, help=".jsonl, .csv or .parquet")
     s.set_defaults(func=run)

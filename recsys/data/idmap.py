@@ -74,3 +74,26 @@ class IdMap:
 
     def __repr__(self) -> str:
         return f"IdMap(kind={self.kind!r}, n={len(self)})"
+
+
+def pairs_matrix(pairs, users: IdMap, items: IdMap):
+    """``(len(users) x len(items) CSR matrix, n_ignored)`` marking (user, item) pairs.
+
+    ``pairs``: ``{user_id: [item_id, ...]}`` or a table (or anything with a ``df`` table) with
+    ``user_id`` and ``item_id`` columns; pairs naming an unknown id are counted in ``n_ignored``.
+    """
+    import scipy.sparse as sp
+    if isinstance(pairs, dict):
+        u = [str(k) for k, v in pairs.items() for _ in v]
+        i = [str(x) for v in pairs.values() for x in v]
+    else:
+        df = getattr(pairs, "df", pairs)
+        missing = {"user_id", "item_id"} - set(df.columns)
+        if missing:
+            raise ValueError(f"exclude_items needs user_id and item_id columns; missing {sorted(missing)}")
+        u, i = df["user_id"].astype(str).to_numpy(), df["item_id"].astype(str).to_numpy()
+    ui = users.to_index(np.asarray(u, object), missing="ignore")
+    ii = items.to_index(np.asarray(i, object), missing="ignore")
+    ok = (ui >= 0) & (ii >= 0)
+    M = sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (ui[ok], ii[ok])), shape=(len(users), len(items)))
+    return M, int((~ok).sum())

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.data import Dataset, IdMap
+from recsys.data.idmap import pairs_matrix
 from recsys.index import VectorIndex
 
 from .linalg import matmul_precision
@@ -230,21 +231,8 @@ class Recommender:
 
         ``pairs``: ``{user_id: [item_id, ...]}`` or a table with ``user_id`` and ``item_id``
         columns; pairs with an id unknown to the model are counted in ``n_ignored``."""
-        if isinstance(pairs, dict):
-            u = [str(k) for k, v in pairs.items() for _ in v]
-            i = [str(x) for v in pairs.values() for x in v]
-        else:
-            df = getattr(pairs, "df", pairs)
-            missing = {"user_id", "item_id"} - set(df.columns)
-            if missing:
-                raise ValueError(f"exclude_items needs user_id and item_id columns; missing {sorted(missing)}")
-            u, i = df["user_id"].astype(str).to_numpy(), df["item_id"].astype(str).to_numpy()
-        ui = self.users_.to_index(np.asarray(u, object), missing="ignore")
-        ii = self.items_.to_index(np.asarray(i, object), missing="ignore")
-        ok = (ui >= 0) & (ii >= 0)
-        M = sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (ui[ok], ii[ok])),
-                          shape=(len(self.users_), len(self.items_)))
-        return M, int((~ok).sum())
+        self._check_fitted()
+        return pairs_matrix(pairs, self.users_, self.items_)
 
     def _factor_form(self):
         """``(user_vectors, item_vectors)`` with ``score = user_vectors @ item_vectors.T``, or
