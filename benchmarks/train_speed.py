@@ -4,7 +4,7 @@ MovieLens-1M users are sampled until about ``--interactions`` ratings remain; ea
 are split 80/20 at random. Item features are the raw 1280-d EfficientNet-Lite0 poster vectors.
 
 - VBPR trains for ``--vbpr-epochs`` (wall time and NDCG@10 on the test part).
-- LightFM with the dense vectors (``features="visual-dense"``: identity + 1280 dense columns) is
+- LightFM with the dense vectors (``item_features="visual-dense"``: identity + 1280 dense columns) is
   trained epoch by epoch, NDCG@10 measured after each (not timed), until it matches VBPR's NDCG
   or ``--lightfm-budget`` seconds of training are spent.
 - LightFM with compact visual codes (visrec's default) is shown for reference.
@@ -94,13 +94,13 @@ def main():
     t = time.perf_counter()
     vbpr = make_model("vbpr", epochs=args.vbpr_epochs, device=args.device, progress=False).fit(train, feats)
     t_vbpr = time.perf_counter() - t
-    n_vbpr = ndcg_of(vbpr._score(uidx))
+    n_vbpr = ndcg_of(vbpr.score_index(uidx))
     print(f"VBPR ({args.device}, {args.vbpr_epochs} epochs): {t_vbpr:.1f}s, NDCG@10 {n_vbpr:.4f}", flush=True)
 
     results = {}
     for mode in () if args.skip_lightfm else ("visual", "visual-dense"):
         from lightfm import LightFM
-        helper = make_model("lightfm", features=mode, progress=False)
+        helper = make_model("lightfm", item_features=mode, progress=False)
         t0 = time.perf_counter()
         F = helper.item_feature_matrix(feats)
         prep = time.perf_counter() - t0

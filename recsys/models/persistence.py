@@ -8,11 +8,17 @@
     user_items.npz  the training interactions (CSR)
     recency.npz     days since each pair's latest event (time-aware models only)
     state.npz       the learned arrays (``Recommender.get_state``)
+    manifest.json   SHA-256 and size of every file above, written last
+
+Loading verifies the manifest, that the id lists match the matrices and that the learned arrays
+are finite; a damaged folder raises :class:`ModelFileError` naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,47 @@ from recsys.io.npz import csr_arrays, csr_from_arrays
 from .registry import model_class
 
 MODEL_FORMAT = 1
+MANIFEST = "manifest.json"
+
+
+class ModelFileError(ValueError):
+    """A saved model folder is damaged or inconsistent (the message names the file)."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(folder: Path) -> None:
+    """``manifest.json``: SHA-256 and size of every other file in ``folder``."""
+    files = {f.name: {"sha256": _sha256(f), "bytes": f.stat().st_size}
+             for f in sorted(folder.iterdir()) if f.is_file() and f.name != MANIFEST}
+    (folder / MANIFEST).write_text(json.dumps({"files": files}, indent=1))
+
+
+def verify_manifest(folder: Path) -> list:
+    """Problems with ``folder``'s files against its manifest (empty: all intact); no manifest: not checked."""
+    mf = folder / MANIFEST
+    if not mf.exists():
+        return []
+    try:
+        files = json.loads(mf.read_text())["files"]
+    except (ValueError, KeyError, TypeError) as e:
+        return [f"{mf}: not a valid manifest ({e})"]
+    problems = []
+    for name, want in files.items():
+        f = folder / name
+        if not f.is_file():
+            problems.append(f"{f}: missing (listed in {MANIFEST})")
+        elif f.stat().st_size != want.get("bytes"):
+            problems.append(f"{f}: {f.stat().st_size} bytes, the manifest says {want.get('bytes')} (truncated?)")
+        elif _sha256(f) != want.get("sha256"):
+            problems.append(f"{f}: content differs from the manifest's SHA-256 (damaged or edited)")
+    return problems
 
 
 def save_model(model, path) -> Path:
@@ -41,17 +88,53 @@ def save_model(model, path) -> Path:
         np.savez(tmp / "state.npz", **model.get_state())
         if getattr(model, "recency_", None) is not None:
             np.savez(tmp / "recency.npz", **csr_arrays(model.recency_))
+        write_manifest(tmp)
     return path
+
+
+def _read_json(f: Path):
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFileError(f"{f}: missing") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"{f}: not valid JSON ({e})") from None
+
+
+def _read_npz(f: Path) -> dict:
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise ModelFileError(f"{f}: missing") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{f}: cannot be read ({type(e).__name__}: {e}); the file is damaged") from None
 
 
 def _read_meta(path: Path) -> dict:
     meta_file = path / "model.json"
     if not meta_file.exists():
         raise FileNotFoundError(f"{path} is not a saved visrec model (no model.json); create one with `visrec train`")
-    meta = json.loads(meta_file.read_text())
-    if meta.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: model format {meta.get('format')!r} is not supported (expected {MODEL_FORMAT})")
+    meta = _read_json(meta_file)
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if type(fmt) is not int or fmt != MODEL_FORMAT:
+        raise ModelFileError(f"{meta_file}: \"format\" is {fmt!r}; this visrec reads format {MODEL_FORMAT} (an integer)")
+    for key in ("model", "params"):
+        if key not in meta:
+            raise ModelFileError(f"{meta_file}: no {key!r} entry")
     return meta
+
+
+def _check_consistent(path: Path, users, items, user_items, recency, state) -> None:
+    if user_items.shape != (len(users), len(items)):
+        raise ModelFileError(f"{path / 'user_items.npz'}: shape {user_items.shape} does not match users.json "
+                             f"({len(users)} users) and items.json ({len(items)} items)")
+    if recency is not None and recency.shape != user_items.shape:
+        raise ModelFileError(f"{path / 'recency.npz'}: shape {recency.shape}, expected {user_items.shape}")
+    for k, v in state.items():
+        if np.issubdtype(v.dtype, np.floating) and not np.isfinite(v).all():
+            raise ModelFileError(f"{path / 'state.npz'}: array {k!r} holds {int((~np.isfinite(v)).sum())} "
+                                 "non-finite value(s) (NaN or inf): the model is damaged; retrain it")
 
 
 def _model_class(meta: dict, path: Path) -> type:
@@ -65,19 +148,21 @@ def _model_class(meta: dict, path: Path) -> type:
 
 
 def load_model(path):
-    """Load a model written by :func:`save_model`."""
+    """Load a model written by :func:`save_model`, verifying it first (see :class:`ModelFileError`)."""
     path = Path(path)
     meta = _read_meta(path)
+    problems = verify_manifest(path)
+    if problems:
+        raise ModelFileError("; ".join(problems))
     model = _model_class(meta, path)(**meta["params"])
-    users = IdMap(json.loads((path / "users.json").read_text()), kind="user")
-    items = IdMap(json.loads((path / "items.json").read_text()), kind="item")
-    with np.load(path / "user_items.npz", allow_pickle=False) as z:
-        user_items = csr_from_arrays(z)
-    recency = None
-    if (path / "recency.npz").exists():
-        with np.load(path / "recency.npz", allow_pickle=False) as z:
-            recency = csr_from_arrays(z)
-    with np.load(path / "state.npz", allow_pickle=False) as z:
-        state = {k: z[k] for k in z.files}
+    users = IdMap(_read_json(path / "users.json"), kind="user")
+    items = IdMap(_read_json(path / "items.json"), kind="item")
+    try:
+        user_items = csr_from_arrays(_read_npz(path / "user_items.npz"))
+        recency = csr_from_arrays(_read_npz(path / "recency.npz")) if (path / "recency.npz").exists() else None
+    except (KeyError, ValueError, TypeError) as e:
+        raise ModelFileError(f"{path}: a sparse matrix file is malformed ({e})") from None
+    state = _read_npz(path / "state.npz")
+    _check_consistent(path, users, items, user_items, recency, state)
     model.restore(users, items, user_items, state, recency=recency, feature_signature=meta.get("features") or {})
     return model
