@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -64,15 +65,20 @@ def test_unknown_event_and_bad_timestamp(tmp_path):
         load_interactions(f)
 
 
-def test_duplicates_merged_not_lost(tmp_path):
+def test_duplicates_merged_or_reported_never_mixed(tmp_path):
     f = write(tmp_path / "d.csv", "user_id,item_id,timestamp\nu,a,5\nu,a,5\nu,a,9\nu,b,5\n")
     i = load_interactions(f)
     assert i.report.merged == 1
     assert i.df["weight"].sum() == 4  # same-time repeat counted twice, not dropped
     d = Dataset(Catalog.from_frame(pd.DataFrame({"item_id": ["a", "b"]})), i)
     assert d.matrix().toarray().tolist() == [[3.0, 1.0]]
-    c = Catalog.from_frame(pd.DataFrame({"item_id": ["a", "a", "b"], "title": [None, "A", "B"]}))
-    assert len(c) == 2 and c.report.merged == 1 and c.df.loc[0, "title"] == "A"
+    c = Catalog.from_frame(pd.DataFrame({"item_id": ["a", "a", "b"], "title": [None, "A", "B"],
+                                         "image": ["a1.jpg", None, "b.jpg"]}))
+    # a repeated id keeps its first row whole (no record mixed from several rows); the repeat is reported
+    assert c.df["item_id"].tolist() == ["a", "b"] and pd.isna(c.df.loc[0, "title"])
+    assert c.df.loc[0, "image"] == "a1.jpg"
+    assert c.report.skipped == [{"source": "<catalog>", "row": 3, "value": "a",
+                                 "reason": "item_id: duplicate of line 2 (the first row is kept)"}]
 
 
 def test_unknown_item_in_interactions(tmp_path):
@@ -136,3 +142,57 @@ def _empty(tmp_path):
     p = tmp_path / "empty"
     p.mkdir()
     return p
+
+
+def test_ids_like_na_null_none_are_ids(tmp_path):
+    f = write(tmp_path / "i.csv", "user_id,item_id,weight\nNA,null,1\nNone,NA,NA\n")
+    with pytest.raises(DataError, match=r"i\.csv: line 3: column 'weight'"):  # NA in a number column: missing
+        load_interactions(f)
+    f = write(tmp_path / "i.csv", "user_id,item_id\nNA,null\nNone,NA\nu,\n")
+    with pytest.raises(DataError, match=r"line 4: column 'item_id': missing item id"):  # empty stays missing
+        load_interactions(f)
+    inter = load_interactions(f, on_error="skip")
+    assert inter.df[["user_id", "item_id"]].values.tolist() == [["NA", "null"], ["None", "NA"]]
+    cat = load_catalog(write(tmp_path / "c.csv", "item_id,title\nNA,\nnull,N/A\n"))
+    assert cat.item_ids.tolist() == ["NA", "null"] and cat.df["title"].isna().all()
+
+
+def test_line_numbers_survive_blank_lines_and_quoted_newlines(tmp_path):
+    f = write(tmp_path / "i.csv", 'user_id,item_id,event\n\nu,a,view\n"v\nw",b,cart\n\nu,c,teleport\n')
+    with pytest.raises(DataError, match=r"i\.csv: line 7: column 'event'.*'teleport'"):
+        load_interactions(f)
+    cat = load_catalog(write(tmp_path / "c.csv", 'item_id,title\na,"two\nlines"\n\na,again\n'))
+    assert cat.report.skipped[0]["row"] == 5 and "duplicate of line 2" in cat.report.skipped[0]["reason"]
+
+
+def test_weights_that_overflow_float32_are_refused(tmp_path):
+    f = write(tmp_path / "i.csv", "user_id,item_id,weight\nu,a,1\nu,b,1e39\n")
+    with pytest.raises(DataError, match=r"line 3: column 'weight': .*below 3\.4e38.*'1e39'"):
+        load_interactions(f)
+    assert np.isfinite(load_interactions(f, on_error="skip").df["weight"]).all()
+
+
+def test_timestamps_in_milliseconds_future_and_month_first_are_said(tmp_path):
+    f = write(tmp_path / "i.csv", "user_id,item_id,timestamp\nu,a,1600000000000\nu,b,1600086400000\n")
+    inter = load_interactions(f)
+    assert inter.df["timestamp"].tolist() == [1600000000, 1600086400]
+    assert "milliseconds" in inter.report.summary()
+    f = write(tmp_path / "i.csv", "user_id,item_id,timestamp\nu,a,1600000000\nu,b,1e20\nu,c,2999-01-01\n")
+    with pytest.raises(DataError, match=r"line 3: column 'timestamp': in the future"):
+        load_interactions(f)
+    ok = load_interactions(f, on_error="skip")
+    assert ok.df["item_id"].tolist() == ["a"] and [r["row"] for r in ok.report.skipped] == [3, 4]
+    inter = load_interactions(write(tmp_path / "i.csv", "user_id,item_id,timestamp\nu,a,05/01/2024\n"))
+    assert pd.Timestamp(inter.df["timestamp"].iat[0], unit="s").month == 5
+    assert "month first" in inter.report.summary()
+
+
+def test_empty_file_folder_and_non_utf8_are_named(tmp_path):
+    with pytest.raises(DataError, match=r"empty\.csv: the file is empty"):
+        load_interactions(write(tmp_path / "empty.csv", ""))
+    with pytest.raises(DataError, match="is a folder"):
+        load_catalog(tmp_path)
+    g = tmp_path / "latin.csv"
+    g.write_bytes("item_id,title\na,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin\.csv: not UTF-8"):
+        load_catalog(g)

@@ -32,12 +32,14 @@ class ValidationReport:
 
     skipped: list[dict] = field(default_factory=list)
     merged: int = 0
+    #: how ambiguous values were read (e.g. millisecond timestamps, month-first dates)
+    notes: list[str] = field(default_factory=list)
 
     def skip(self, source: str, row: int | None, reason: str, value=None) -> None:
         self.skipped.append({"source": str(source), "row": row, "reason": reason, "value": value})
 
     def __bool__(self) -> bool:
-        return bool(self.skipped) or self.merged > 0
+        return bool(self.skipped) or self.merged > 0 or bool(self.notes)
 
     def summary(self) -> str:
         if not self:
@@ -49,4 +51,4 @@ class ValidationReport:
             parts.append(f"{len(self.skipped)} row(s) skipped (first: {where}: {first['reason']})")
         if self.merged:
             parts.append(f"{self.merged} duplicate row(s) merged")
-        return "; ".join(parts)
+        return "; ".join(parts + self.notes)

@@ -14,11 +14,45 @@ from .tables import Catalog, Interactions
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
+#: ids are strings: "NA", "null" or "None" are real ids there; only an empty cell is missing
+ID_COLUMNS = ("item_id", "user_id", "customer_id", "article_id")
+#: cells read as missing in every other column (pandas' usual tokens)
+NA_TOKENS = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "<NA>", "#N/A", "#NA")
+
+
+def record_lines(path: Path, sep: str, n_rows: int, encoding: str = "utf-8") -> np.ndarray | None:
+    """First physical line of each data record of a CSV file, or None when every record is one
+    line after the header (the usual case: then record ``i`` is on line ``i + 2``). Blank lines and
+    quoted newlines shift the numbering; the csv module follows them."""
+    import csv
+    import gzip
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding=encoding, newline="") as f:
+        text = f.read()
+    if text.count("\n") - (1 if text.endswith("\n") else 0) == n_rows and "\n\n" not in text:
+        return None
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=sep)
+    next(reader, None)  # header
+    starts, prev = [], reader.line_num
+    for row in reader:
+        if row:
+            starts.append(prev + 1)
+        prev = reader.line_num
+    return np.asarray(starts, np.int64) if len(starts) == n_rows else None
+
+
 def read_table(path) -> pd.DataFrame:
-    """A CSV/TSV/Parquet table with every column read as strings (ids keep leading zeros)."""
+    """A CSV/TSV/Parquet table with every column read as strings (ids keep leading zeros).
+
+    Id columns keep "NA", "null", "None" as ids (only an empty cell is missing); other columns
+    read the usual missing-value tokens as missing. For CSV files the index is the data row's
+    position such that ``index + 2`` is its line in the file, also after blank lines or
+    quoted newlines."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a table file (.csv, .tsv or .parquet)")
     suffix = "".join(path.suffixes[-2:]).lower()
     if path.suffix.lower() in (".parquet", ".pq"):
         df = pd.read_parquet(path)
@@ -29,9 +63,19 @@ def read_table(path) -> pd.DataFrame:
     if path.suffix.lower() in (".csv", ".tsv", ".txt") or suffix in (".csv.gz", ".tsv.gz"):
         sep = "\t" if ".tsv" in suffix or path.suffix.lower() == ".tsv" else ","
         try:
-            return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=True)
+            df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
         except pd.errors.ParserError as e:  # pandas names the line
             raise DataError(f"{path}: {e}") from None
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path}: the file is empty (expected a header line and rows)") from None
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); save the file as UTF-8") from None
+        for c in df.columns:
+            df[c] = df[c].mask(df[c] == "" if c in ID_COLUMNS else df[c].isin(NA_TOKENS))
+        lines = record_lines(path, sep, len(df))
+        if lines is not None:
+            df.index = pd.Index(lines - 2)
+        return df
     raise DataError(f"{path}: unsupported table format {path.suffix!r}; use .csv, .tsv or .parquet")
 
 
@@ -141,7 +185,7 @@ def load_hm(data_dir, *, on_error: str = "raise") -> tuple[Catalog, Interactions
     tx_path = data_dir / "transactions_train.csv"
     if not tx_path.exists():
         raise FileNotFoundError(f"{tx_path}: no such file (expected the Kaggle H&M layout)")
-    tx = pd.read_csv(tx_path, dtype=str)
+    tx = read_table(tx_path)
     for col in ("t_dat", "customer_id", "article_id"):
         if col not in tx.columns:
             raise DataError(f"{tx_path}: missing column {col!r} (columns: {list(tx.columns)})")
@@ -152,7 +196,7 @@ def load_hm(data_dir, *, on_error: str = "raise") -> tuple[Catalog, Interactions
     meta = None
     art_path = data_dir / "articles.csv"
     if art_path.exists():
-        meta = pd.read_csv(art_path, dtype=str)
+        meta = read_table(art_path).reset_index(drop=True)
         ids |= set(meta["article_id"].dropna())
     img_dir = data_dir / "images"
     on_disk = {p.stem for p in img_dir.glob("*/*.jpg")} if img_dir.is_dir() else set()

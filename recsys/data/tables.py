@@ -9,6 +9,7 @@ Interactions: one row per event -- ``user_id``, ``item_id``, optional ``timestam
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,12 +79,16 @@ class Catalog:
     @classmethod
     def from_frame(cls, df: pd.DataFrame, images_root=None, *, source: str = "<catalog>",
                    on_error: str = "raise") -> "Catalog":
-        """Validate a catalog table: missing ids are errors, duplicate ids are merged."""
+        """Validate a catalog table: missing ids and malformed prices are errors (or skipped rows with
+        ``on_error="skip"``); of rows repeating an item id the first is kept whole and the others are
+        skipped and reported with their lines."""
         _check_on_error(on_error)
         if "item_id" not in df.columns:
             raise DataError(f"{source}: no 'item_id' column (columns: {list(df.columns)})")
         report = ValidationReport()
-        df = df.copy().reset_index(drop=True)
+        df = df.copy()
+        if not (df.index.is_unique and pd.api.types.is_integer_dtype(df.index)):
+            df = df.reset_index(drop=True)  # else: index + 2 is the row's line in the source file
         df["item_id"] = _clean_ids(df["item_id"])
         bad = df.index[df["item_id"].isna()]
         _bad(source, bad, "item_id", [None] * len(bad), "missing item id", on_error, report)
@@ -97,11 +102,12 @@ class Catalog:
             _bad(source, bad, "price", df.loc[bad, "price"], "not a number", on_error, report)
             df = df.drop(index=bad)
             df["price"] = price.loc[df.index]
-        dup = df["item_id"].duplicated(keep=False)
+        dup = df["item_id"].duplicated(keep="first")
         if dup.any():
-            n_before = len(df)
-            df = df.groupby("item_id", sort=False, as_index=False).first()
-            report.merged += n_before - len(df)
+            first = {k: i for i, k in zip(df.index[::-1], df["item_id"].to_numpy()[::-1])}
+            for i, k in zip(df.index[dup], df.loc[dup, "item_id"]):
+                report.skip(source, _line(i), f"item_id: duplicate of line {_line(first[k])} (the first row is kept)", k)
+            df = df[~dup]
         df = df.reset_index(drop=True)
         root = Path(images_root) if images_root is not None else None
         return cls(df=df, images_root=root, report=report, source=source)
@@ -177,8 +183,9 @@ class Interactions:
         idx = out.index
         if "weight" in df.columns:
             w = pd.to_numeric(df.loc[idx, "weight"], errors="coerce").astype(float)
-            bad = idx[~((w > 0) & np.isfinite(w))]
-            _bad(source, bad, "weight", df.loc[bad, "weight"], "weight must be a positive number", **bad_kw)
+            bad = idx[~((w > 0) & (w <= np.finfo(np.float32).max))]
+            _bad(source, bad, "weight", df.loc[bad, "weight"],
+                 "weight must be a positive number below 3.4e38 (stored as float32)", **bad_kw)
             out["weight"] = w
         elif "event" in df.columns:
             weights = {k.lower(): v for k, v in (event_weights or EVENT_WEIGHTS).items()}
@@ -193,10 +200,14 @@ class Interactions:
             out["weight"] = 1.0
         out = out.drop(index=bad)
         if "timestamp" in df.columns:
-            ts = _parse_timestamps(df.loc[out.index, "timestamp"])
+            ts = _parse_timestamps(df.loc[out.index, "timestamp"], report)
             bad = out.index[ts.isna() & df.loc[out.index, "timestamp"].notna()]
             _bad(source, bad, "timestamp", df.loc[bad, "timestamp"], "not a date or epoch seconds", **bad_kw)
             out = out.drop(index=bad)
+            future = out.index[ts.loc[out.index] > time.time() + FUTURE_SLACK_S]
+            _bad(source, future, "timestamp", df.loc[future, "timestamp"],
+                 "in the future (epoch seconds or a date up to tomorrow)", **bad_kw)
+            out = out.drop(index=future)
             out["timestamp"] = ts.loc[out.index].fillna(-1).astype(np.int64)
         else:
             out["timestamp"] = np.int64(-1)
@@ -225,13 +236,32 @@ class Interactions:
         return Interactions(self.df[np.asarray(mask)].reset_index(drop=True), self.report, self.source)
 
 
-def _parse_timestamps(col: pd.Series) -> pd.Series:
-    """Epoch seconds (float, NaN where unparseable): numbers are taken as epoch seconds,
-    other values are parsed as dates (UTC)."""
+#: events dated later than now + this are refused (clock skew allowance)
+FUTURE_SLACK_S = 86400
+#: numeric timestamps whose median is above this are milliseconds (1e11 s is the year 5138)
+MS_EPOCH_MIN = 1e11
+_SLASH_DATE = r"^\s*\d{1,2}/\d{1,2}/\d{2,4}"
+
+
+def _parse_timestamps(col: pd.Series, report: ValidationReport | None = None) -> pd.Series:
+    """Epoch seconds (float, NaN where unparseable): numbers are taken as epoch seconds (as
+    milliseconds when their median is above 1e11, and ``report`` says so), other values are
+    parsed as dates (UTC; ``05/01/2024`` month first, and ``report`` says so)."""
     num = pd.to_numeric(col, errors="coerce")
+    if num.notna().any() and float(num.median()) > MS_EPOCH_MIN:
+        num = num / 1000.0
+        if report is not None:
+            report.notes.append("numeric timestamps read as milliseconds since 1970 (their median is above 1e11)")
     out = num.where(num >= 0).round().astype("float64")
     rest = col.notna() & num.isna()
     if rest.any():
-        dt = pd.to_datetime(col[rest].astype(str), errors="coerce", utc=True, format="mixed")
-        out[rest] = ((dt - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype("float64")
+        text = col[rest].astype(str)
+        dt = pd.to_datetime(text, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
+        secs = dt.to_numpy(dtype="datetime64[s]")  # whole seconds; far-future dates stay representable
+        vals = secs.astype("int64").astype("float64")
+        vals[np.isnat(secs)] = np.nan
+        out[rest] = vals
+        if report is not None and text.str.match(_SLASH_DATE).any():
+            report.notes.append("dates like 05/01/2024 read month first (MM/DD/YYYY); write ISO dates "
+                                "(2024-01-05) to avoid the ambiguity")
     return out
