@@ -31,7 +31,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (DataError, UnknownIdError, StoreMismatchError, ImageError, FileNotFoundError, ValueError) as e:
+    except (DataError, UnknownIdError, StoreMismatchError, ImageError, ValueError, OSError) as e:
+        # OSError: a missing file, a folder where a file is expected, an --out under a regular file, no
+        # permission -- its message names the path
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .options import positive_int, non_negative_int, open_fraction
+
 
 def add_parser(sub):
     p = sub.add_parser("compare", help="A/B-compare recommendation files (JSONL/CSV/Parquet) on one test set: "
@@ -30,13 +32,13 @@ def add_parser(sub):
                                                        "(default: the catalog's folder)")
     p.add_argument("--features", default=None,
                    help="item vectors .npz from `visrec embed` (item_ids, vectors): intra-list diversity")
-    p.add_argument("--k", type=int, default=10, help="cut-off of the tests (default 10)")
+    p.add_argument("--k", type=positive_int, default=10, help="cut-off of the tests (default 10)")
     p.add_argument("--ks", default=None, help="comma-separated cut-offs of the metric@k curves "
                                               "(default 1,5,10,20,50,100 up to the list length)")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05; CI 1-alpha)")
+    p.add_argument("--n-boot", type=positive_int, default=2000, help="bootstrap resamples (default 2000)")
+    p.add_argument("--alpha", type=open_fraction, default=0.05, help="significance level (default 0.05; CI 1-alpha)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sample-users", type=int, default=4, help="users shown with thumbnails in the report")
+    p.add_argument("--sample-users", type=non_negative_int, default=4, help="users shown with thumbnails in the report")
     p.add_argument("--on-error", default="raise", choices=["raise", "skip"],
                    help="malformed rows of the interaction files: stop (default) or skip and report")
     p.add_argument("--title", default="visrec offline A/B comparison")

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .options import positive_int
+
 
 def add_parser(sub):
     d = sub.add_parser("demo", help="run the whole flow on the embedded Fashion-MNIST shop")
     d.add_argument("--out", default="visrec-demo", help="output folder (default ./visrec-demo)")
-    d.add_argument("--k", type=int, default=10)
+    d.add_argument("--k", type=positive_int, default=10)
     d.add_argument("--cache", default=None, help="embedding cache folder (default OUT/cache/embeddings)")
     d.set_defaults(func=run)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from evaluation.protocols import PROTOCOLS
 from recsys.models.registry import model_names
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params
+from .options import add_catalog_args, add_embed_args, embed, load_catalog, open_fraction, parse_params, positive_int
 
 
 def add_parser(sub):
@@ -23,7 +23,7 @@ def add_parser(sub):
                         "train/valid/test, valid items excluded from test rankings (MovieLens: ratings >= 3); "
                         "cold-items: --test-fraction of items held out with all their interactions, "
                         "users rank only those (AUC, Recall@k)")
-    v.add_argument("--test-fraction", type=float, default=0.2)
+    v.add_argument("--test-fraction", type=open_fraction, default=0.2)
     v.add_argument("--test-days", type=float, default=None,
                    help="temporal: last N days as test (default 56 on hm; else --test-fraction of events)")
     v.add_argument("--min-rating", type=float, default=None, help="movielens-1m: keep ratings >= this")
@@ -32,7 +32,7 @@ def add_parser(sub):
     v.add_argument("--compare", default=None, metavar="A,B",
                    help="also write an A/B report of model B against model A (CIs, Wilcoxon, Holm, segments) "
                         "to OUT/compare/")
-    v.add_argument("--k", type=int, default=None, help="list length (default 10; 12 for temporal on hm)")
+    v.add_argument("--k", type=positive_int, default=None, help="list length (default 10; 12 for temporal on hm)")
     v.add_argument("--seen", default="auto", choices=["auto", "exclude", "keep"],
                    help="leave the user's training items out of the lists (auto: keep them for the temporal "
                         "protocol, where repurchases count; exclude otherwise)")

@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
+
+
+def _number(text: str, kind, low, high, low_open=False, high_open=False):
+    try:
+        v = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'}, "
+                                         f"got {text!r}") from None
+    too_low = low is not None and (v <= low if low_open else v < low)
+    too_high = high is not None and (v >= high if high_open else v > high)
+    if too_low or too_high:
+        lo = "" if low is None else f"{'above' if low_open else 'at least'} {low}"
+        hi = "" if high is None else f"{'below' if high_open else 'at most'} {high}"
+        raise argparse.ArgumentTypeError(f"must be {' and '.join(x for x in (lo, hi) if x)}, got {v}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return _number(text, int, 1, None)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    return _number(text, int, 0, None)
+
+
+def open_fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    return _number(text, float, 0.0, 1.0, low_open=True, high_open=True)
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    return _number(text, float, 0.0, 1.0)
 
 
 def cache_dir(arg) -> Path:
@@ -33,7 +69,7 @@ def add_embed_args(p):
                    help="efficientnet_lite0 (offline default) or a torchvision model name, e.g. resnet50")
     g.add_argument("--weights", default=None, help="backbone weights: local file, URL or torchvision tag")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--batch-size", type=positive_int, default=32)
     g.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])
     g.add_argument("--cache", default=None, help="embedding cache folder (default $VISREC_CACHE or "
                                                  "~/.cache/visrec/embeddings)")
@@ -42,7 +78,7 @@ def add_embed_args(p):
                         "(adapted if --head is given) + catalog text (title, category, description)")
     g.add_argument("--head", default=None, help="adapter head (.safetensors) from `visrec adapt`; default for "
                    "--embedder adapted: the head shipped for the backbone (EfficientNet-Lite0: trained on H&M)")
-    g.add_argument("--text-weight", type=float, default=0.3, help="fused: weight of the text cosine")
+    g.add_argument("--text-weight", type=unit_interval, default=0.3, help="fused: weight of the text cosine")
     g.add_argument("--text-model", default="auto", choices=["auto", "minilm", "tfidf"])
 
 

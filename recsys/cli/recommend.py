@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .options import positive_int
+
 
 def add_parser(sub):
     r = sub.add_parser("recommend", help="top-k lists for users of a trained model")
     r.add_argument("--model", required=True, help="model folder from `visrec train`")
     r.add_argument("--users", default="all", help="'all', comma-separated ids, or @file with one id per line")
-    r.add_argument("--k", type=int, default=10)
+    r.add_argument("--k", type=positive_int, default=10)
     r.add_argument("--include-seen", action="store_true", help="do not exclude items the user already has")
     r.add_argument("--exclude", default=None, metavar="FILE",
                    help="CSV/Parquet of user_id,item_id pairs never to recommend (returns, dislikes, already shown)")
