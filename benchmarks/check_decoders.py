@@ -23,7 +23,7 @@ def main():
     files = sorted(Path(a.images).rglob("*.jpg"))[: a.n]
     r1 = ImageEmbedder(device=a.device, decoder="pil", batch_size=64, progress=False).embed_paths(files)
     r2 = ImageEmbedder(device=a.device, decoder="torchvision", batch_size=64, progress=False).embed_paths(files)
-    ok = r1.ok & r2.ok
+    ok = r1.present & r2.present
     cos = (r1.vectors[ok] * r2.vectors[ok]).sum(axis=1)
     print(f"{ok.sum()} images: cosine(pil, torchvision) min {cos.min():.4f} median {np.median(cos):.4f}")
 

@@ -37,7 +37,7 @@ def main():
     import numpy as np
     import torch
     from visual import ImageEmbedder
-    from visual.backbones import Backbone, IMAGENET_MEAN, IMAGENET_STD, _strip_head
+    from visual.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, strip_classifier
 
     files = sorted(Path(a.images).rglob("*.jpg"))[: a.n]
     if not files:
@@ -45,7 +45,7 @@ def main():
     backbone = a.backbone
     if a.random_weights and a.backbone != "efficientnet_lite0":
         import torchvision
-        m = _strip_head(torchvision.models.get_model(a.backbone, weights=None)).eval()
+        m = strip_classifier(torchvision.models.get_model(a.backbone, weights=None)).eval()
         with torch.no_grad():
             dim = int(m(torch.zeros(1, 3, 64, 64)).shape[-1])
         backbone = Backbone(a.backbone, m, dim, 224, IMAGENET_MEAN, IMAGENET_STD, "random")
@@ -53,7 +53,7 @@ def main():
                         preprocess=a.preprocess, compile=a.compile, processes=a.processes,
                         progress=False)
     _ = emb.net
-    dev = emb._dev
+    dev = emb.device_
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     # one batch of preprocessed pixels, kept on the device
     batch_files = (files * (a.batch_size // len(files) + 1))[: a.batch_size]
@@ -62,20 +62,20 @@ def main():
         imgs, _ = decode_batch([f.read_bytes() for f in batch_files], dev)
         x = resize_batch(imgs, emb.input_size, emb.preprocess)
     else:
-        x = torch.from_numpy(np.stack([emb._decode(f.read_bytes()) for f in batch_files])).to(dev)
+        x = torch.from_numpy(np.stack([emb.decode(f.read_bytes()) for f in batch_files])).to(dev)
     t = time.perf_counter()
     for _ in range(3):  # warm-up (and compilation)
-        emb._forward(x)
+        emb.forward(x)
     sync()
     warm = time.perf_counter() - t
     reps = max(3, len(files) // a.batch_size)
     t = time.perf_counter()
     for _ in range(reps):
-        emb._forward(x)
+        emb.forward(x)
     sync()
     fwd = reps * len(x) / (time.perf_counter() - t)
     rates = []
-    for r in range(a.repeat):
+    for _ in range(a.repeat):
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
             res = emb.embed_paths(files, store=d)
@@ -88,7 +88,7 @@ def main():
     print(f"forward-only: {fwd:9.1f} images/s")
     print(f"end-to-end:   {e2e:9.1f} images/s  (median of passes{' after the first' if len(rates) > 1 else ''}; "
           f"all passes: {', '.join(f'{r:.0f}' for r in rates)}; "
-          f"{int(res.ok.sum())} embedded, {len(res.errors)} skipped)")
+          f"{int(res.present.sum())} embedded, {len(res.errors)} skipped)")
     print(f"ratio end-to-end / forward: {e2e / fwd:.2f}")
 
 

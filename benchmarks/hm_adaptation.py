@@ -37,7 +37,8 @@ def main():
     ap.add_argument("--dev-fraction", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])
-    ap.add_argument("--cache", default=None, help="default ~/.cache/visrec/embeddings/efficientnet_lite0-<preprocess>-224")
+    ap.add_argument("--cache", default=None,
+                    help="default ~/.cache/visrec/embeddings/efficientnet_lite0-<preprocess>-224")
     ap.add_argument("--out-head", default=None, help="also save the head trained on train+validation here")
     ap.add_argument("--ship", default=None, help="also save (float16) a head trained on ALL products here")
     ap.add_argument("--param", action="append", default=[], help="VisualAdapter key=value")

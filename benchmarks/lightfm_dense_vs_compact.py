@@ -38,7 +38,7 @@ def main():
     print(f"{data}; LightFM WARP, 64 components, {a.epochs} epoch(s)")
     times = {}
     for mode in ("none", "visual", "visual-dense"):
-        m = LightFMRecommender(features=mode, epochs=a.epochs, progress=False)
+        m = LightFMRecommender(item_features=mode, epochs=a.epochs, progress=False)
         F = m.item_feature_matrix(feats if mode != "none" else None)
         nnz = F.nnz / F.shape[0] if F is not None else 1.0
         t = time.perf_counter()

@@ -56,7 +56,7 @@ def real(args):
         t = time.perf_counter()
         m = make_model(n, **kw).fit(data, feats)
         fit = time.perf_counter() - t
-        dt, (idx, _) = best_of(lambda: m.recommend_index(users, args.k, precision=args.precision), args.repeat)
+        dt, (idx, _) = best_of(lambda m=m: m.recommend_index(users, args.k, precision=args.precision), args.repeat)
         line = f"  {n:12s} fit {fit:7.1f}s   score all users {dt:6.2f}s  ({len(users) / dt:,.0f} users/s)"
         if args.cli:
             with tempfile.TemporaryDirectory() as d:

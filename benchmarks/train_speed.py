@@ -65,7 +65,7 @@ def main():
         sizes = df.groupby("user_id").size().reindex(users).to_numpy()
         keep_users = set(users[:int(np.searchsorted(np.cumsum(sizes), args.interactions)) + 1])
         inter = inter.subset(df["user_id"].isin(keep_users).to_numpy())
-        split = random_split(inter, 0.2, seed=args.seed)
+        split = random_split(inter, 0.2, random_state=args.seed)
         tr, te = split.train, split.test
         emb = ImageEmbedder(progress=False)
         cache = Path.home() / ".cache" / "visrec" / "embeddings" / f"{emb.backbone}-{emb.preprocess}-{emb.input_size}"

@@ -5,11 +5,13 @@ from .splits import (Split, cold_item_split, cold_user_split, leave_last_n, rand
 from .metrics import (METRICS, auc_from_lists, auc_per_user, average_popularity, catalog_coverage,
                       intra_list_diversity, novelty, ranking_metrics)
 from .stats import holm, paired_bootstrap_ci, wilcoxon_pvalue
+from .evaldata import EvalData, encode_lists, load_features_npz
+from .comparison import Comparison
+from .compare import compare_files, compare_lists, read_recommendations
 from .experiment import Experiment, ExperimentResult
-from .compare import Comparison, EvalData, compare_files, compare_lists, read_recommendations
 
 __all__ = ["Split", "cold_item_split", "cold_user_split", "leave_last_n", "random_split", "ratio_split",
            "temporal_split", "ranking_metrics", "METRICS", "auc_from_lists", "auc_per_user", "average_popularity",
            "catalog_coverage", "intra_list_diversity", "novelty", "holm", "paired_bootstrap_ci", "wilcoxon_pvalue",
            "Experiment", "ExperimentResult", "Comparison", "EvalData", "compare_files", "compare_lists",
-           "read_recommendations"]
+           "encode_lists", "load_features_npz", "read_recommendations"]

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from recsys.data import Dataset, item_user_counts
-from .metrics import ranking_metrics
+from .compare import compare_lists
+from .comparison import Comparison
+from .evaldata import EvalData
+from .metrics import auc_per_user, ranking_metrics
 from .splits import Split
 
 
@@ -36,9 +39,8 @@ class ExperimentResult:
     user_index: np.ndarray = None
     features: object = None
 
-    def eval_data(self):
-        """The :class:`evaluation.compare.EvalData` of this result (test users, test and training items)."""
-        from .compare import EvalData
+    def eval_data(self) -> EvalData:
+        """The :class:`evaluation.evaldata.EvalData` of this result (test users, test and training items)."""
         train = self.train
         if train is None or self.test_matrix is None or self.user_index is None:
             raise ValueError("this result has no train Dataset / test matrix to compare on")
@@ -59,7 +61,7 @@ class ExperimentResult:
                         [], desc)
 
     def compare(self, a: str | None = None, b: str | None = None, *, k: int | None = None, ks=None,
-                n_boot: int = 2000, alpha: float = 0.05, seed: int = 0):
+                n_boot: int = 2000, alpha: float = 0.05, random_state: int = 0) -> Comparison:
         """Paired offline A/B comparison of the evaluated models' lists on the same users.
 
         Parameters
@@ -70,15 +72,14 @@ class ExperimentResult:
             Model compared with ``a`` (default: every other model).
         k : int, optional
             Cut-off of the tests (default: the list length of the experiment).
-        ks, n_boot, alpha, seed :
+        ks, n_boot, alpha, random_state :
             See :func:`evaluation.compare.compare_lists`.
 
         Returns
         -------
-        evaluation.compare.Comparison
+        evaluation.comparison.Comparison
             With ``.table()``, ``.to_json()``, ``.summary_markdown()`` and ``.write(folder)``.
         """
-        from .compare import compare_lists
         names = list(self.lists)
         a = a or names[0]
         others = [b] if b is not None else [n for n in names if n != a]
@@ -89,7 +90,8 @@ class ExperimentResult:
             raise ValueError("give two different models to compare")
         L = min(self.lists[n].shape[1] for n in [a] + others)
         lists = {n: self.lists[n] for n in [a] + others}
-        return compare_lists(lists, self.eval_data(), k=k or L, ks=ks, n_boot=n_boot, alpha=alpha, seed=seed)
+        return compare_lists(lists, self.eval_data(), k=k or L, ks=ks, n_boot=n_boot, alpha=alpha,
+                             random_state=random_state)
 
     def means(self) -> dict:
         return {m: {k: float(np.mean(v)) for k, v in d.items()} for m, d in self.per_user.items()}
@@ -211,11 +213,10 @@ class Experiment:
 
     @staticmethod
     def _auc(model, users, test, candidates, batch: int = 1024) -> np.ndarray:
-        from .metrics import auc_per_user
         out = []
         for s in range(0, len(users), batch):
             u = users[s:s + batch]
-            sc = np.asarray(model._score(u), dtype=np.float64)[:, candidates]
+            sc = np.asarray(model.score_index(u), dtype=np.float64)[:, candidates]
             pos = test[u][:, candidates].toarray() > 0
             out.append(auc_per_user(sc, pos))
         auc = np.concatenate(out)

@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.vectors import normalize_rows
+
 METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hitrate")
 
 
@@ -93,24 +95,8 @@ def ranking_metrics(lists: np.ndarray, test: sp.csr_matrix, users: np.ndarray, k
     dict
         ``"<metric>@<k>"`` -> float64 array of shape ``(n_users,)``.
     """
-    lists = _check_lists(lists)
-    users = np.asarray(users, np.int64)
-    if len(users) != len(lists):
-        raise ValueError(f"{len(lists)} lists but {len(users)} users")
-    unknown = set(metrics) - set(METRICS)
-    if unknown:
-        raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {list(METRICS)}")
-    ks = sorted({int(k) for k in ks})
-    if not ks or ks[0] < 1:
-        raise ValueError(f"cut-offs must be positive integers, got {ks}")
-    test = sp.csr_matrix(test)
-    n_rel = np.diff(test.indptr)[users].astype(np.float64)
-    if (n_rel == 0).any():
-        bad = users[n_rel == 0][:5].tolist()
-        raise ValueError(f"every evaluated user needs at least one test item; rows {bad} have none")
+    lists, test, users, ks, n_rel = _check_ranking_args(lists, test, users, ks, metrics)
     kmax = ks[-1]
-    if lists.shape[1] < kmax:
-        raise ValueError(f"lists have {lists.shape[1]} items, need {kmax} (pad short lists with -1)")
     hits = hits_matrix(lists[:, :kmax], test, users)
     hf = hits.astype(np.float64)
     disc = 1.0 / np.log2(np.arange(2, kmax + 2))
@@ -143,6 +129,28 @@ def ranking_metrics(lists: np.ndarray, test: sp.csr_matrix, users: np.ndarray, k
                 v = (h > 0).astype(np.float64)
             out[f"{m}@{k}"] = v
     return out
+
+
+def _check_ranking_args(lists, test, users, ks, metrics):
+    """The arguments of :func:`ranking_metrics` checked and converted, with each user's number of test items."""
+    lists = _check_lists(lists)
+    users = np.asarray(users, np.int64)
+    if len(users) != len(lists):
+        raise ValueError(f"{len(lists)} lists but {len(users)} users")
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {list(METRICS)}")
+    ks = sorted({int(k) for k in ks})
+    if not ks or ks[0] < 1:
+        raise ValueError(f"cut-offs must be positive integers, got {ks}")
+    test = sp.csr_matrix(test)
+    n_rel = np.diff(test.indptr)[users].astype(np.float64)
+    if (n_rel == 0).any():
+        bad = users[n_rel == 0][:5].tolist()
+        raise ValueError(f"every evaluated user needs at least one test item; rows {bad} have none")
+    if lists.shape[1] < ks[-1]:
+        raise ValueError(f"lists have {lists.shape[1]} items, need {ks[-1]} (pad short lists with -1)")
+    return lists, test, users, ks, n_rel
 
 
 def auc_per_user(scores: np.ndarray, positives: np.ndarray) -> np.ndarray:
@@ -235,12 +243,11 @@ def intra_list_diversity(lists: np.ndarray, vectors: np.ndarray, k: int | None =
     present : ndarray of bool (n_items,), optional
     """
     lists = _check_lists(lists)
-    v = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(v, axis=1)
+    unit, norms = normalize_rows(np.asarray(vectors, dtype=np.float32), return_norms=True)
     ok = norms > 0
     if present is not None:
         ok &= np.asarray(present, bool)
-    v = np.where(ok[:, None], v / np.maximum(norms, 1e-12)[:, None], 0).astype(np.float32)
+    v = np.where(ok[:, None], unit, 0).astype(np.float32)
     m = _membership(lists, len(v), k)
     m = m @ sp.diags(ok.astype(np.float32))
     m.eliminate_zeros()

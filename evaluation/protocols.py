@@ -58,14 +58,14 @@ def protocol_settings(protocol: str, dataset: str, *, k: int | None = None, test
 
 
 def make_split(protocol: str, interactions, *, test_fraction: float = 0.2, test_days: float | None = None,
-               seed: int = 0) -> Split:
+               random_state: int = 0) -> Split:
     """The train/test split of ``protocol`` (see :data:`PROTOCOLS`)."""
     if protocol == "recbole-811":
-        return ratio_split(interactions, (0.8, 0.1, 0.1), seed=seed)
+        return ratio_split(interactions, (0.8, 0.1, 0.1), random_state=random_state)
     if protocol == "cold-items":
-        return cold_item_split(interactions, test_fraction, seed=seed)
+        return cold_item_split(interactions, test_fraction, random_state=random_state)
     if protocol == "random":
-        return random_split(interactions, test_fraction, seed=seed)
+        return random_split(interactions, test_fraction, random_state=random_state)
     if protocol == "temporal":
         if test_days:
             return temporal_split(interactions, test_days=test_days)

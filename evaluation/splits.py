@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from recsys.data import Interactions
+from recsys.data.holdout import choose_held
 
 
 @dataclass
@@ -20,7 +22,73 @@ class Split:
     valid: Interactions | None = None
 
 
-def random_split(interactions: Interactions, test_fraction: float = 0.2, *, seed: int = 0,
+class ShuffledPairs(NamedTuple):
+    """The distinct user--item pairs of an interactions table, each user's pairs in random order."""
+
+    pairs: pd.DataFrame  # columns user_id, item_id; in order of first appearance
+    rank: np.ndarray  # 0-based position of each pair in its user's random order
+    n_items: np.ndarray  # number of distinct items of each pair's user
+
+
+def shuffle_per_user(df: pd.DataFrame, random_state: int) -> ShuffledPairs:
+    """Shuffle each user's distinct items (one uniform draw per pair, ranked within the user).
+
+    Parameters
+    ----------
+    df : DataFrame
+        With columns ``user_id`` and ``item_id`` (repeat events allowed).
+    random_state : int
+
+    Returns
+    -------
+    ShuffledPairs
+    """
+    pairs = df[["user_id", "item_id"]].drop_duplicates().reset_index(drop=True)
+    rng = np.random.default_rng(random_state)
+    draw = pd.Series(rng.random(len(pairs)))
+    rank = (draw.groupby(pairs["user_id"], sort=False).rank(method="first") - 1).astype(int).to_numpy()
+    n = pairs.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
+    return ShuffledPairs(pairs, rank, n)
+
+
+def pair_mask(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``df`` belong to one of the distinct user--item ``pairs``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        With columns ``user_id`` and ``item_id``.
+    pairs : DataFrame
+        Distinct ``(user_id, item_id)`` rows.
+
+    Returns
+    -------
+    ndarray of bool (len(df),)
+    """
+    hit = df.merge(pairs[["user_id", "item_id"]].assign(_hit=True), on=["user_id", "item_id"], how="left")["_hit"]
+    return hit.notna().to_numpy(dtype=bool)
+
+
+def draw_held_out(values, fraction: float, random_state: int, *, at_least: int = 0) -> set:
+    """Draw ``round(fraction * n)`` (at least ``at_least``) of the ``n`` distinct values at random.
+
+    Parameters
+    ----------
+    values : array-like
+        Compared as strings.
+    fraction : float
+    random_state : int
+    at_least : int
+
+    Returns
+    -------
+    set of str
+    """
+    uniq = np.unique(np.asarray(values, dtype=object).astype(str))
+    return set(choose_held(uniq, fraction, np.random.default_rng(random_state), at_least=at_least).tolist())
+
+
+def random_split(interactions: Interactions, test_fraction: float = 0.2, *, random_state: int = 0,
                  min_train: int = 1) -> Split:
     """Per-user random split: each user's distinct items go to test with probability
     ``test_fraction`` (rounded per user), keeping at least ``min_train`` items in train.
@@ -30,18 +98,11 @@ def random_split(interactions: Interactions, test_fraction: float = 0.2, *, seed
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     df = interactions.df
-    pairs = df[["user_id", "item_id"]].drop_duplicates().reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    pairs["_r"] = rng.random(len(pairs))
-    pairs["_rank"] = pairs.groupby("user_id", sort=False)["_r"].rank(method="first") - 1
-    n = pairs.groupby("user_id", sort=False)["item_id"].transform("size")
+    pairs, rank, n = shuffle_per_user(df, random_state)
     n_test = np.floor(n * test_fraction + 0.5).astype(int)
     n_test = np.minimum(n_test, np.maximum(n - min_train, 0))
-    pairs["_test"] = pairs["_rank"] < n_test
-    test_pairs = pairs[pairs["_test"]][["user_id", "item_id"]]
-    mark = df.merge(test_pairs.assign(_test=True), on=["user_id", "item_id"], how="left")["_test"]
-    is_test = mark.fillna(False).to_numpy(dtype=bool)
-    desc = {"protocol": "random", "test_fraction": test_fraction, "seed": seed, "min_train": min_train,
+    is_test = pair_mask(df, pairs[rank < n_test])
+    desc = {"protocol": "random", "test_fraction": test_fraction, "random_state": random_state, "min_train": min_train,
             "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
 
@@ -71,17 +132,15 @@ def temporal_split(interactions: Interactions, *, cut=None, test_days: float | N
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
 
 
-def group_holdout(groups, fraction: float, seed: int = 0) -> np.ndarray:
+def group_holdout(groups, fraction: float, random_state: int = 0) -> np.ndarray:
     """Boolean mask holding out ``fraction`` of the distinct ``groups`` (e.g. products), so that
     members of one group (e.g. colour variants) never sit on both sides."""
     groups = np.asarray(groups, dtype=object)
-    uniq = np.unique(groups.astype(str))
-    rng = np.random.default_rng(seed)
-    held = set(rng.choice(uniq, size=int(round(len(uniq) * fraction)), replace=False).tolist())
+    held = draw_held_out(groups, fraction, random_state)
     return np.array([str(g) in held for g in groups])
 
 
-def ratio_split(interactions: Interactions, ratios=(0.8, 0.1, 0.1), *, seed: int = 0) -> Split:
+def ratio_split(interactions: Interactions, ratios=(0.8, 0.1, 0.1), *, random_state: int = 0) -> Split:
     """Per-user random train/valid/test split by ratios (the RecBole ``RS`` 8:1:1 protocol).
 
     Each user's distinct items are shuffled; valid and test get ``int(ratio * n)`` items each,
@@ -90,38 +149,33 @@ def ratio_split(interactions: Interactions, ratios=(0.8, 0.1, 0.1), *, seed: int
     if len(ratios) != 3 or abs(sum(ratios) - 1) > 1e-6:
         raise ValueError(f"ratios must be three numbers summing to 1, got {ratios}")
     df = interactions.df
-    pairs = df[["user_id", "item_id"]].drop_duplicates().reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    pairs["_r"] = rng.random(len(pairs))
-    pairs["_rank"] = (pairs.groupby("user_id", sort=False)["_r"].rank(method="first") - 1).astype(int)
-    n = pairs.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
+    pairs, rank, n = shuffle_per_user(df, random_state)
     cnt_v = np.floor(ratios[1] * n).astype(int)
     cnt_t = np.floor(ratios[2] * n).astype(int)
     cnt_tr = n - cnt_v - cnt_t
-    for r, c in ((ratios[2], "t"), (ratios[1], "v")):  # small users: one item to test, then to valid
-        bump = (0 < r * n) & (r * n < 1) & (cnt_tr > 1)
-        if c == "t":
-            cnt_t = cnt_t + bump
-        else:
-            cnt_v = cnt_v + bump
-        cnt_tr = cnt_tr - bump
-    rank = pairs["_rank"].to_numpy()
+    # small users: one item to test, then one to valid, while train keeps more than one
+    bump = _small_user_bump(ratios[2], n, cnt_tr)
+    cnt_t, cnt_tr = cnt_t + bump, cnt_tr - bump
+    bump = _small_user_bump(ratios[1], n, cnt_tr)
+    cnt_v, cnt_tr = cnt_v + bump, cnt_tr - bump
     part = np.where(rank < cnt_tr, 0, np.where(rank < cnt_tr + cnt_v, 1, 2))
-    pairs["_part"] = part
-    side = df.merge(pairs[["user_id", "item_id", "_part"]], on=["user_id", "item_id"], how="left")["_part"].to_numpy()
-    desc = {"protocol": "ratio", "ratios": list(ratios), "seed": seed,
+    side = df.merge(pairs.assign(_part=part), on=["user_id", "item_id"], how="left")["_part"].to_numpy()
+    desc = {"protocol": "ratio", "ratios": list(ratios), "random_state": random_state,
             "n_train": int((side == 0).sum()), "n_valid": int((side == 1).sum()), "n_test": int((side == 2).sum())}
     return Split(interactions.subset(side == 0), interactions.subset(side == 2), desc, interactions.subset(side == 1))
 
 
-def cold_item_split(interactions: Interactions, fraction: float = 0.2, *, seed: int = 0) -> Split:
+def _small_user_bump(ratio: float, n: np.ndarray, cnt_train: np.ndarray) -> np.ndarray:
+    """Users whose share ``ratio * n`` rounds down to no item but who can spare one from train."""
+    return (0 < ratio * n) & (ratio * n < 1) & (cnt_train > 1)
+
+
+def cold_item_split(interactions: Interactions, fraction: float = 0.2, *, random_state: int = 0) -> Split:
     """Hold out ``fraction`` of the items with all their interactions: they are cold (no history)
     at training time, and each user is then asked to rank them (the ``cold-items`` protocol)."""
-    items = np.unique(interactions.df["item_id"].to_numpy().astype(str))
-    rng = np.random.default_rng(seed)
-    held = set(rng.choice(items, size=int(round(len(items) * fraction)), replace=False).tolist())
+    held = draw_held_out(interactions.df["item_id"].to_numpy(), fraction, random_state)
     is_test = interactions.df["item_id"].astype(str).isin(held).to_numpy()
-    desc = {"protocol": "cold-items", "fraction": fraction, "seed": seed, "n_cold_items": len(held),
+    desc = {"protocol": "cold-items", "fraction": fraction, "random_state": random_state, "n_cold_items": len(held),
             "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
 
@@ -145,15 +199,14 @@ def leave_last_n(interactions: Interactions, n: int = 1, *, min_train: int = 1) 
     size = last.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
     n_test = np.minimum(n, np.maximum(size - min_train, 0))
     test_pairs = last.loc[rank < n_test, ["user_id", "item_id"]]
-    mark = df.merge(test_pairs.assign(_test=True), on=["user_id", "item_id"], how="left")["_test"]
-    is_test = mark.fillna(False).to_numpy(dtype=bool)
+    is_test = pair_mask(df, test_pairs)
     desc = {"protocol": "leave-last-n", "n": n, "min_train": min_train, "order": order,
             "n_train": int((~is_test).sum()), "n_test": int(is_test.sum()),
             "n_test_users": int(test_pairs["user_id"].nunique())}
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
 
 
-def cold_user_split(interactions: Interactions, fraction: float = 0.2, *, seed: int = 0,
+def cold_user_split(interactions: Interactions, fraction: float = 0.2, *, random_state: int = 0,
                     n_history: int = 0) -> Split:
     """Hold out ``fraction`` of the users with their interactions (the ``cold-users`` protocol).
 
@@ -168,19 +221,15 @@ def cold_user_split(interactions: Interactions, fraction: float = 0.2, *, seed: 
     if n_history < 0:
         raise ValueError(f"n_history must be >= 0, got {n_history}")
     df = interactions.df
-    users = np.unique(df["user_id"].to_numpy().astype(str))
-    rng = np.random.default_rng(seed)
-    held = rng.choice(users, size=max(1, int(round(len(users) * fraction))), replace=False)
-    is_held = df["user_id"].astype(str).isin(set(held.tolist())).to_numpy()
+    held = draw_held_out(df["user_id"].to_numpy(), fraction, random_state, at_least=1)
+    is_held = df["user_id"].astype(str).isin(held).to_numpy()
     is_test = is_held.copy()
     if n_history:
         first = (df[is_held].groupby(["user_id", "item_id"], sort=False, as_index=False)
                  .agg(_ts=("timestamp", "min"), _line=("line", "min"))
                  .sort_values(["user_id", "_ts", "_line"], kind="stable"))
         keep = first[first.groupby("user_id", sort=False).cumcount().to_numpy() < n_history]
-        mark = df.merge(keep[["user_id", "item_id"]].assign(_hist=True), on=["user_id", "item_id"],
-                        how="left")["_hist"].fillna(False).to_numpy(dtype=bool)
-        is_test &= ~mark
-    desc = {"protocol": "cold-users", "fraction": fraction, "seed": seed, "n_history": n_history,
+        is_test &= ~pair_mask(df, keep)
+    desc = {"protocol": "cold-users", "fraction": fraction, "random_state": random_state, "n_history": n_history,
             "n_cold_users": int(len(held)), "n_train": int((~is_test).sum()), "n_test": int(is_test.sum())}
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)

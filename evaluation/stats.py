@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 
-def paired_bootstrap_ci(a, b=None, *, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0,
+def paired_bootstrap_ci(a, b=None, *, n_boot: int = 2000, alpha: float = 0.05, random_state: int = 0,
                         chunk: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap confidence interval of the mean paired difference ``mean(b - a)``.
 
@@ -26,7 +26,7 @@ def paired_bootstrap_ci(a, b=None, *, n_boot: int = 2000, alpha: float = 0.05, s
     n_boot : int
     alpha : float
         ``1 - alpha`` is the coverage (0.05 gives a 95% interval).
-    seed : int
+    random_state : int
     chunk : int
         Resamples drawn at a time (bounds memory at ``chunk * n`` floats).
 
@@ -44,7 +44,7 @@ def paired_bootstrap_ci(a, b=None, *, n_boot: int = 2000, alpha: float = 0.05, s
         return (nan[0], nan[0]) if scalar else (nan, nan)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     means = np.empty((n_boot, m))
     chunk = max(1, min(chunk, 4_000_000 // n))
     for s in range(0, n_boot, chunk):

@@ -2,7 +2,7 @@
 compact sparse codes of the visual space for LightFM."""
 
 from .item_features import ItemFeatures, embed_catalog
-from .compact import VisualCodebook, lightfm_item_features
+from .codebook import VisualCodebook, lightfm_item_features
 from .text import TextEmbedder, fuse
 
 __all__ = ["ItemFeatures", "embed_catalog", "TextEmbedder", "fuse", "VisualCodebook", "lightfm_item_features"]

@@ -9,6 +9,7 @@ Saved as safetensors + JSON (no pickle).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from recsys.io.atomic import atomic_write_text, default_mode
 from visual.devices import resolve_device
 
 from .item_features import ItemFeatures
@@ -43,6 +45,32 @@ def _ids(values) -> np.ndarray | None:
     return codes.astype(np.int64)
 
 
+#: constructor arguments saved with a head (``device`` and ``progress`` are not)
+_PARAM_NAMES = ("out_dim", "hidden", "group_weight", "label_weight", "pair_weight", "temperature", "epochs",
+                "batch_size", "lr", "weight_decay", "dropout", "random_state")
+#: keys of saved heads' params renamed since (old -> new), still accepted when loading
+_RENAMED_PARAMS = {"seed": "random_state"}
+
+
+def _partners(pairs) -> dict[int, list[int]]:
+    """Co-interaction partners of each item index, from ``(m, 2)`` index pairs."""
+    partner: dict[int, list[int]] = {}
+    if pairs is not None and len(pairs):
+        for a, b in np.asarray(pairs, dtype=np.int64):
+            partner.setdefault(int(a), []).append(int(b))
+            partner.setdefault(int(b), []).append(int(a))
+    return partner
+
+
+def _multi_item_groups(g, keep) -> list[list[int]]:
+    """Item indices of each variant group with at least two items that have a vector."""
+    by_group: dict[int, list[int]] = {}
+    if g is not None:
+        for i in np.flatnonzero(keep & (g >= 0)):
+            by_group.setdefault(int(g[i]), []).append(int(i))
+    return [v for v in by_group.values() if len(v) >= 2]
+
+
 class VisualAdapter:
     """Projection head on frozen image vectors, trained contrastively from weak labels.
 
@@ -54,14 +82,18 @@ class VisualAdapter:
         co-interaction. The largest applicable weight counts.
     temperature : float
     epochs, batch_size, lr, weight_decay, dropout : training settings.
-    seed : int
+    random_state : int
+        Seed of the head's initialisation, dropout and batch sampling.
     device : str
+    progress : bool
+
+    The settings are stored as given and checked by :meth:`fit` (the scikit-learn convention).
     """
 
     def __init__(self, out_dim: int = 256, hidden: int = 1024, group_weight: float = 1.0,
                  label_weight: float = 0.5, pair_weight: float = 0.0, temperature: float = 0.05,
                  epochs: int = 30, batch_size: int = 512, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 dropout: float = 0.2, seed: int = 0, device: str = "auto", progress: bool = True):
+                 dropout: float = 0.2, random_state: int = 0, device: str = "auto", progress: bool = True):
         self.out_dim = out_dim
         self.hidden = hidden
         self.group_weight = group_weight
@@ -73,17 +105,26 @@ class VisualAdapter:
         self.lr = lr
         self.weight_decay = weight_decay
         self.dropout = dropout
-        self.seed = seed
+        self.random_state = random_state
         self.device = device
         self.progress = progress
 
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in ("out_dim", "hidden", "group_weight", "label_weight", "pair_weight",
-                                               "temperature", "epochs", "batch_size", "lr", "weight_decay",
-                                               "dropout", "seed")}
+        return {k: getattr(self, k) for k in _PARAM_NAMES}
 
-    def _dev(self):
-        return resolve_device(self.device)
+    def _check_params(self) -> None:
+        for name in ("out_dim", "hidden", "epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2 (positives are found within a batch), got {self.batch_size}")
+        for name in ("group_weight", "label_weight", "pair_weight", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.temperature > 0 or not self.lr > 0:
+            raise ValueError(f"temperature and lr must be > 0, got {self.temperature} and {self.lr}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     def fit(self, features: ItemFeatures, groups=None, labels=None, pairs=None) -> "VisualAdapter":
         """Train on the items that have a vector.
@@ -95,28 +136,21 @@ class VisualAdapter:
         labels : sequence, optional -- category per item (None/'' = unlabelled)
         pairs : int array (m, 2), optional -- item index pairs that co-occur in users' histories
         """
+        self._check_params()
         g, lab = _ids(groups), _ids(labels)
         n = features.n_items
         if g is None and lab is None and pairs is None:
             raise ValueError("give at least one signal: groups, labels or pairs")
-        torch.manual_seed(self.seed)
-        rng = np.random.default_rng(self.seed)
-        dev = self._dev()
+        torch.manual_seed(self.random_state)
+        rng = np.random.default_rng(self.random_state)
+        dev = resolve_device(self.device)
         keep = features.present
         X = torch.from_numpy(features.vectors).to(dev)
         G = torch.from_numpy(g if g is not None else np.full(n, -1)).to(dev)
         L = torch.from_numpy(lab if lab is not None else np.full(n, -1)).to(dev)
-        partner = {}
-        if pairs is not None and len(pairs):
-            for a, b in np.asarray(pairs, dtype=np.int64):
-                partner.setdefault(int(a), []).append(int(b))
-                partner.setdefault(int(b), []).append(int(a))
+        partner = _partners(pairs)
         # batches are built around variant groups / labels / pairs so that each anchor has positives
-        by_group: dict[int, list[int]] = {}
-        if g is not None:
-            for i in np.flatnonzero(keep & (g >= 0)):
-                by_group.setdefault(int(g[i]), []).append(int(i))
-        multi = [v for v in by_group.values() if len(v) >= 2]
+        multi = _multi_item_groups(g, keep)
         labelled = np.flatnonzero(keep & (lab >= 0)) if lab is not None else np.zeros(0, np.int64)
         everyone = np.flatnonzero(keep)
         head = _Head(features.dim, self.hidden, self.out_dim, self.dropout).to(dev)
@@ -128,30 +162,9 @@ class VisualAdapter:
             tot = 0.0
             for _ in range(steps):
                 idx = self._sample(rng, multi, labelled, everyone, partner)
-                bi = torch.from_numpy(idx).to(dev)
-                z = head(X[bi])
-                sim = z @ z.T / self.temperature
-                eye = torch.eye(len(bi), dtype=torch.bool, device=dev)
-                w = torch.zeros_like(sim)
-                gi, li = G[bi], L[bi]
-                if self.group_weight:
-                    w = torch.maximum(w, self.group_weight * ((gi[:, None] == gi[None, :]) & (gi[:, None] >= 0)).float())
-                if self.label_weight:
-                    w = torch.maximum(w, self.label_weight * ((li[:, None] == li[None, :]) & (li[:, None] >= 0)).float())
-                if self.pair_weight and partner:
-                    pm = np.zeros((len(idx), len(idx)), np.float32)
-                    pos = {int(v): k for k, v in enumerate(idx)}
-                    for k, a in enumerate(idx):
-                        for b in partner.get(int(a), ()):
-                            if b in pos:
-                                pm[k, pos[b]] = 1.0
-                    w = torch.maximum(w, self.pair_weight * torch.from_numpy(pm).to(dev))
-                w = w.masked_fill(eye, 0)
-                has = w.sum(1) > 0
-                if not has.any():
+                loss = self._batch_loss(head, X, G, L, idx, partner)
+                if loss is None:
                     continue
-                logp = sim.masked_fill(eye, -1e9).log_softmax(dim=1)
-                loss = -((w * logp).sum(1)[has] / w.sum(1)[has]).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -162,6 +175,35 @@ class VisualAdapter:
         self.head_ = head.cpu()
         self.in_dim_ = features.dim
         return self
+
+    def _batch_loss(self, head, X, G, L, idx: np.ndarray, partner: dict):
+        """Multi-positive contrastive loss of the batch of items ``idx`` (``X``, ``G``, ``L``: vectors,
+        group and label codes of all items), or ``None`` when no anchor in it has a positive."""
+        dev = X.device
+        bi = torch.from_numpy(idx).to(dev)
+        z = head(X[bi])
+        sim = z @ z.T / self.temperature
+        eye = torch.eye(len(bi), dtype=torch.bool, device=dev)
+        w = torch.zeros_like(sim)
+        gi, li = G[bi], L[bi]
+        if self.group_weight:
+            w = torch.maximum(w, self.group_weight * ((gi[:, None] == gi[None, :]) & (gi[:, None] >= 0)).float())
+        if self.label_weight:
+            w = torch.maximum(w, self.label_weight * ((li[:, None] == li[None, :]) & (li[:, None] >= 0)).float())
+        if self.pair_weight and partner:
+            pm = np.zeros((len(idx), len(idx)), np.float32)
+            pos = {int(v): k for k, v in enumerate(idx)}
+            for k, a in enumerate(idx):
+                for b in partner.get(int(a), ()):
+                    if b in pos:
+                        pm[k, pos[b]] = 1.0
+            w = torch.maximum(w, self.pair_weight * torch.from_numpy(pm).to(dev))
+        w = w.masked_fill(eye, 0)
+        has = w.sum(1) > 0
+        if not has.any():
+            return None
+        logp = sim.masked_fill(eye, -1e9).log_softmax(dim=1)
+        return -((w * logp).sum(1)[has] / w.sum(1)[has]).mean()
 
     def _sample(self, rng, multi, labelled, everyone, partner) -> np.ndarray:
         """A batch: half from variant groups (up to 4 per group), then labelled items, then any."""
@@ -182,7 +224,8 @@ class VisualAdapter:
                 out.append(int(s))
                 out.append(int(rng.choice(partner[int(s)])))
         if len(out) < self.batch_size:
-            out.extend(rng.choice(everyone, size=min(len(everyone), self.batch_size - len(out)), replace=False).tolist())
+            size = min(len(everyone), self.batch_size - len(out))
+            out.extend(rng.choice(everyone, size=size, replace=False).tolist())
         return np.unique(np.asarray(out[: self.batch_size], dtype=np.int64))
 
     def transform(self, features: ItemFeatures) -> ItemFeatures:
@@ -204,15 +247,12 @@ class VisualAdapter:
         """``path`` (a .safetensors file) plus ``path.json`` with settings and the input signature.
         ``half=True`` stores float16 weights (half the size; computed in float32 when loaded)."""
         from safetensors.torch import save_file
-        from recsys.io import atomic_write_text
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         dtype = torch.float16 if half else torch.float32
         save_file({k: v.to(dtype).contiguous() for k, v in self.head_.state_dict().items()}, str(tmp))
-        from recsys.io import default_mode
         os.chmod(tmp, default_mode())
-        import hashlib
         self.id_ = "sha256:" + hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]
         tmp.replace(path)
         meta = {"params": self.get_params(), "in_dim": self.in_dim_, "id": self.id_,
@@ -225,7 +265,8 @@ class VisualAdapter:
         from safetensors.torch import load_file
         path = Path(path)
         meta = json.loads(Path(str(path) + ".json").read_text())
-        ad = cls(**meta["params"], progress=False)
+        params = {_RENAMED_PARAMS.get(k, k): v for k, v in meta["params"].items()}
+        ad = cls(**params, progress=False)
         head = _Head(meta["in_dim"], ad.hidden, ad.out_dim, ad.dropout)
         head.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
         head.eval()
@@ -235,7 +276,7 @@ class VisualAdapter:
 
 
 #: heads shipped with visrec, by the embedder settings they expect
-HEADS_DIR = Path(__file__).resolve().parents[1] / "visual" / "heads"
+HEADS_DIR = Path(__file__).resolve().parent / "heads"  # package data of ``features``
 
 
 def default_head_path(signature: dict) -> Path | None:

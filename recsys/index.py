@@ -46,9 +46,9 @@ class VectorIndex:
         out_s = np.full((n, k), -np.inf, np.float32)
         if k_eff == 0 or n == 0:
             return out_i, out_s
-        D, I = self.index.search(queries, k_eff)
-        items = np.where(I >= 0, self.rows[np.maximum(I, 0)], -1)
-        D = np.where(I >= 0, D, -np.inf)
+        D, found = self.index.search(queries, k_eff)
+        items = np.where(found >= 0, self.rows[np.maximum(found, 0)], -1)
+        D = np.where(found >= 0, D, -np.inf)
         if exclude is not None:
             drop = items == np.asarray(exclude)[:, None]
             # keep the first k entries that are not the query item itself

@@ -63,3 +63,33 @@ def demo(tmp_path_factory, embedder):
     out.dataset = Dataset(catalog, inter)
     out.shoppers = shoppers
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_cli_cache(demo, tmp_path_factory, embedder):
+    """A ``--cache`` folder for CLI commands that already holds the demo's embeddings.
+
+    The command line keeps each backbone/preprocessing in its own store under ``--cache``
+    (``recsys.cli.options.store_dir``), while the ``demo`` fixture embeds straight into ``demo.cache``:
+    this folder links that store under the CLI's name, so CLI tests reuse the session's embeddings
+    instead of embedding the 1,000 demo images again."""
+    base = tmp_path_factory.mktemp("cli-cache")
+    try:
+        from recsys.cli.options import store_dir
+        link = store_dir(base, embedder)
+    except Exception:  # the CLI's layout moved: the commands embed into this folder themselves (slower)
+        return base
+    link.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        link.symlink_to(demo.cache, target_is_directory=True)
+    except OSError:
+        import shutil
+        shutil.copytree(demo.cache, link)
+    return base
+
+
+def demo_table(demo, name: str):
+    """A demo CSV (``catalog.csv``, ``interactions.csv``, ``shoppers.csv``) read with plain pandas, ids as strings:
+    what the tests check the command line's outputs against, independently of visrec's loaders."""
+    import pandas as pd
+    return pd.read_csv(demo.dir / name, dtype={"user_id": str, "item_id": str})

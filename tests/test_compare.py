@@ -1,20 +1,21 @@
 """Offline A/B comparison: planted zero / known-better differences, segments, file handling, CLI."""
 
-import argparse
 import json
+import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation import cold_user_split, holm, leave_last_n, paired_bootstrap_ci, wilcoxon_pvalue
-from evaluation.compare import compare_files, read_recommendations
+from evaluation import (cold_user_split, compare_files, holm, leave_last_n, paired_bootstrap_ci, read_recommendations,
+                        wilcoxon_pvalue)
 from recsys.data import DataError, Interactions
 
 N_ITEMS = 40
 
 
-def _write_jsonl(path, lists: dict):
+def write_jsonl(path, lists: dict):
     with open(path, "w") as f:
         for u, items in lists.items():
             f.write(json.dumps({"user_id": u, "items": [{"item_id": i, "score": 1.0 / (r + 1)}
@@ -22,7 +23,7 @@ def _write_jsonl(path, lists: dict):
     return path
 
 
-def _world(seed=0, n_pairs=150):
+def make_world(seed=0, n_pairs=150):
     """Users come in twins (u-a, u-b) with identical train and test items; items i30..i39 are cold."""
     rng = np.random.default_rng(seed)
     train, test = [], []
@@ -39,12 +40,12 @@ def _world(seed=0, n_pairs=150):
             Interactions.from_frame(pd.DataFrame(test, columns=cols), source="test.csv"))
 
 
-def _random_lists(test, rng, k=10):
+def random_lists(test, rng, k=10):
     users = test.df["user_id"].unique()
     return {u: [f"i{i}" for i in rng.permutation(N_ITEMS)[:k]] for u in users}
 
 
-def _better(test, base, rng, share=0.6):
+def better_lists(test, base, rng, share=0.6):
     """``base`` with one of the user's test items moved to rank 1 for ``share`` of the users."""
     truth = test.df.groupby("user_id")["item_id"].apply(list).to_dict()
     out = {}
@@ -57,9 +58,9 @@ def _better(test, base, rng, share=0.6):
 
 
 def test_identical_lists_have_zero_difference(tmp_path):
-    train, test = _world()
-    a = _random_lists(test, np.random.default_rng(1))
-    comp = compare_files({"A": _write_jsonl(tmp_path / "a.jsonl", a), "B": _write_jsonl(tmp_path / "b.jsonl", a)},
+    train, test = make_world()
+    a = random_lists(test, np.random.default_rng(1))
+    comp = compare_files({"A": write_jsonl(tmp_path / "a.jsonl", a), "B": write_jsonl(tmp_path / "b.jsonl", a)},
                          test, train, n_boot=300)
     for r in comp.tests:
         assert r["abs_lift"] == 0 and r["ci_low"] == 0 == r["ci_high"], r
@@ -69,10 +70,10 @@ def test_identical_lists_have_zero_difference(tmp_path):
 def test_planted_zero_difference_not_significant(tmp_path):
     """Twins have the same test items; A gives twin a list X and twin b list Y, B swaps them:
     every per-user difference d has a partner -d, so the true (and sample) mean difference is 0."""
-    train, test = _world()
+    train, test = make_world()
     rng = np.random.default_rng(2)
-    x, y = _random_lists(test, rng), _random_lists(test, rng)
-    y = _better(test, y, rng, share=0.5)  # X and Y differ a lot per user, but symmetrically
+    x, y = random_lists(test, rng), random_lists(test, rng)
+    y = better_lists(test, y, rng, share=0.5)  # X and Y differ a lot per user, but symmetrically
     a, b = {}, {}
     for u in x:
         twin = u[:-1] + ("b" if u.endswith("a") else "a")
@@ -81,10 +82,11 @@ def test_planted_zero_difference_not_significant(tmp_path):
         if u.endswith("b"):
             a[u], b[u] = b[u], a[u]
     # A: twin a gets X, twin b gets Y; B: twin a gets Y, twin b gets X
-    comp = compare_files({"A": _write_jsonl(tmp_path / "a.jsonl", a), "B": _write_jsonl(tmp_path / "b.jsonl", b)},
+    comp = compare_files({"A": write_jsonl(tmp_path / "a.jsonl", a), "B": write_jsonl(tmp_path / "b.jsonl", b)},
                          test, train, n_boot=1000)
     rows = [r for r in comp.tests if r["segment"] == "all"]
-    assert {"precision@10", "recall@10", "ndcg@10", "map@10", "mrr@10", "hitrate@10", "auc"} <= {r["metric"] for r in rows}
+    metrics = {r["metric"] for r in rows}
+    assert {"precision@10", "recall@10", "ndcg@10", "map@10", "mrr@10", "hitrate@10", "auc"} <= metrics
     for r in rows:
         assert abs(r["abs_lift"]) < 1e-12, r
         assert r["ci_low"] <= 0 <= r["ci_high"], r
@@ -93,17 +95,20 @@ def test_planted_zero_difference_not_significant(tmp_path):
 
 
 def test_known_better_list_is_significant(tmp_path):
-    train, test = _world()
+    train, test = make_world()
     rng = np.random.default_rng(3)
-    a = _random_lists(test, rng)
-    b = _better(test, a, rng)
-    comp = compare_files({"A": _write_jsonl(tmp_path / "a.jsonl", a), "B": _write_jsonl(tmp_path / "b.jsonl", b)},
+    a = random_lists(test, rng)
+    b = better_lists(test, a, rng)
+    comp = compare_files({"A": write_jsonl(tmp_path / "a.jsonl", a), "B": write_jsonl(tmp_path / "b.jsonl", b)},
                          test, train, n_boot=500)
     rows = {r["metric"]: r for r in comp.tests if r["segment"] == "all"}
     for m in ("precision@10", "ndcg@10", "mrr@10", "map@10", "recall@10", "hitrate@10", "auc"):
         assert rows[m]["significant"] and rows[m]["ci_low"] > 0 and rows[m]["p_holm"] < 1e-3, rows[m]
         assert rows[m]["p_holm"] >= rows[m]["p_wilcoxon"]
     assert rows["ndcg@10"]["rel_lift"] > 0.5
+    # Holm's family is the metrics of one segment and system pair
+    family = [r for r in comp.tests if r["segment"] == "all"]
+    assert [r["p_holm"] for r in family] == pytest.approx(_holm([r["p_wilcoxon"] for r in family]), rel=1e-12)
     # the same per segment, where there are enough users
     segs = {r["segment"] for r in comp.tests}
     assert {"users:light", "users:heavy", "users:new", "users:returning", "items:cold", "items:warm"} <= segs
@@ -112,10 +117,10 @@ def test_known_better_list_is_significant(tmp_path):
 
 
 def test_segments_definitions(tmp_path):
-    train, test = _world()
+    train, test = make_world()
     rng = np.random.default_rng(4)
-    a = _random_lists(test, rng)
-    comp = compare_files({"A": _write_jsonl(tmp_path / "a.jsonl", a), "B": _write_jsonl(tmp_path / "b.jsonl", a)},
+    a = random_lists(test, rng)
+    comp = compare_files({"A": write_jsonl(tmp_path / "a.jsonl", a), "B": write_jsonl(tmp_path / "b.jsonl", a)},
                          test, train, n_boot=50)
     d = comp.data
     n_hist = np.diff(d.history.indptr)
@@ -137,16 +142,16 @@ def test_segments_definitions(tmp_path):
 
 
 def test_missing_users_unknown_ids_reported(tmp_path):
-    train, test = _world(n_pairs=40)
+    train, test = make_world(n_pairs=40)
     rng = np.random.default_rng(5)
-    a = _random_lists(test, rng)
+    a = random_lists(test, rng)
     b = dict(list(a.items())[10:])  # 10 test users missing
     b["stranger"] = ["i1", "i2"]
     first = next(iter(b))
     b[first] = ["nope-1"] + b[first][:9]
     from recsys.data import Catalog
     cat = Catalog.from_frame(pd.DataFrame({"item_id": [f"i{i}" for i in range(N_ITEMS)]}))
-    comp = compare_files({"A": _write_jsonl(tmp_path / "a.jsonl", a), "B": _write_jsonl(tmp_path / "b.jsonl", b)},
+    comp = compare_files({"A": write_jsonl(tmp_path / "a.jsonl", a), "B": write_jsonl(tmp_path / "b.jsonl", b)},
                          test, train, catalog=cat, n_boot=50)
     info = comp.info["B"]
     assert info["n_test_users_missing"] == 10 and info["n_users_not_in_test"] == 1
@@ -186,14 +191,16 @@ def test_stats_helpers():
     d = rng.normal(0.3, 1, 400)
     lo, hi = paired_bootstrap_ci(d, n_boot=2000)
     se = d.std(ddof=1) / np.sqrt(len(d))
-    assert lo == pytest.approx(d.mean() - 1.96 * se, abs=0.3 * se) and hi == pytest.approx(d.mean() + 1.96 * se, abs=0.3 * se)
+    assert lo == pytest.approx(d.mean() - 1.96 * se, abs=0.3 * se)
+    assert hi == pytest.approx(d.mean() + 1.96 * se, abs=0.3 * se)
     from scipy.stats import wilcoxon
     assert wilcoxon_pvalue(d) == pytest.approx(wilcoxon(d).pvalue)
     assert wilcoxon_pvalue(np.zeros(5)) == 1.0
 
 
 def test_leave_last_n_and_cold_user_split():
-    rows = [("u1", "a", 1), ("u1", "b", 5), ("u1", "c", 3), ("u1", "b", 2), ("u2", "a", 9), ("u3", "x", 1), ("u3", "y", 2)]
+    rows = [("u1", "a", 1), ("u1", "b", 5), ("u1", "c", 3), ("u1", "b", 2), ("u2", "a", 9), ("u3", "x", 1),
+            ("u3", "y", 2)]
     inter = Interactions.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]))
     s = leave_last_n(inter, 1)
     assert set(zip(s.test.df.user_id, s.test.df.item_id)) == {("u1", "b"), ("u3", "y")}
@@ -205,16 +212,16 @@ def test_leave_last_n_and_cold_user_split():
     big = Interactions.from_frame(pd.DataFrame(
         [(f"u{u}", f"i{i}", int(t)) for u in range(50) for i, t in zip(rng.choice(30, 6, replace=False), range(6))],
         columns=["user_id", "item_id", "timestamp"]))
-    c = cold_user_split(big, 0.2, seed=1)
+    c = cold_user_split(big, 0.2, random_state=1)
     held = set(c.test.df.user_id)
     assert len(held) == 10 and not held & set(c.train.df.user_id)
-    c2 = cold_user_split(big, 0.2, seed=1, n_history=2)
+    c2 = cold_user_split(big, 0.2, random_state=1, n_history=2)
     assert set(c2.test.df.user_id) == held
     hist = c2.train.df[c2.train.df.user_id.isin(held)]
     assert (hist.groupby("user_id").size() == 2).all() and (hist.timestamp < 2).all()
 
 
-def _shop(tmp_path, n_items=N_ITEMS):
+def make_shop(tmp_path, n_items=N_ITEMS):
     """A small catalog with real image files and random visual vectors."""
     from conftest import make_image
     from features import ItemFeatures
@@ -233,10 +240,10 @@ def _shop(tmp_path, n_items=N_ITEMS):
 def test_experiment_result_compare(tmp_path):
     from evaluation import Experiment, Split
     from recsys.models import make_model
-    train, test = _world()
+    train, test = make_world()
     keep = test.df.user_id.isin(set(train.df.user_id))  # Experiment scores users known to train
     split = Split(train, test.subset(keep.to_numpy()), {"protocol": "planted"})
-    cat, feats = _shop(tmp_path)
+    cat, feats = make_shop(tmp_path)
     models = {"popularity": make_model("popularity"), "visual": make_model("visual")}
     exp = Experiment(models, split, cat, feats, verbose=False)
     res = exp.run()
@@ -246,30 +253,113 @@ def test_experiment_result_compare(tmp_path):
     assert "ild@10" in comp.per_user["visual"] and "items:cold" in comp.segments
     out = comp.write(tmp_path / "cmp", n_sample_users=2)
     js = json.loads(out["metrics"].read_text())
-    assert js["baseline"] == "popularity" and js["tests"]
-    assert "data:image/" in out["report"].read_text()
-    assert "| all | ndcg@10 |" in out["summary"].read_text()
+    assert js["baseline"] == "popularity" and js["test"]["n_test_users"] == len(res.users)
+    for name, means in res.means().items():  # the comparison scores the experiment's own lists
+        assert {m: js["means"][name][m] for m in means} == pytest.approx(means)
+    tested = {r["metric"] for r in js["tests"] if r["segment"] == "all" and r["model"] == "visual"}
+    assert tested == set(comp.main_metrics()) and "ild@10" in tested
+    ndcg = next(r for r in js["tests"] if r["segment"] == "all" and r["metric"] == "ndcg@10")
+    summary = out["summary"].read_text()
+    assert f"| all | ndcg@10 | {len(res.users)} | {ndcg['mean_a']:.4f} | {ndcg['mean_b']:.4f} | " in summary
+    page = out["report"].read_text()
+    assert page.count("<h3>user ") == 2 and "data:image/jpeg;base64," in page
+    exp.run = lambda: pytest.fail("Experiment.compare ran the experiment again")
     assert exp.compare().models == ["popularity", "visual"]  # reuses the run
 
 
+def _cli_case(tmp_path):
+    """A hand-made case: four test users, eight items, two systems with lists of length 2.
+
+    test: u1 {a, b}, u2 {c}, u3 {d, e}, u4 {f}; train: u1 {g}, u2 {g, h}, u3 {h}, t9 {a, g} (u4 is new).
+    A: u1 [g, a], u2 [c, h], u3 [a, b], u4 [a, g];  B: u1 [a, b], u2 [c, a], u3 [d, a], u4 [g, f].
+    """
+    pd.DataFrame({"user_id": ["u1", "u1", "u2", "u3", "u3", "u4"], "item_id": list("abcdef")}).to_csv(
+        tmp_path / "test.csv", index=False)
+    pd.DataFrame({"user_id": ["u1", "u2", "u2", "u3", "t9", "t9"], "item_id": list("gghhag")}).to_csv(
+        tmp_path / "train.csv", index=False)
+    write_jsonl(tmp_path / "a.jsonl", {"u1": ["g", "a"], "u2": ["c", "h"], "u3": ["a", "b"], "u4": ["a", "g"]})
+    write_jsonl(tmp_path / "b.jsonl", {"u1": ["a", "b"], "u2": ["c", "a"], "u3": ["d", "a"], "u4": ["g", "f"]})
+    return ["compare", "--a", str(tmp_path / "a.jsonl"), "--b", str(tmp_path / "b.jsonl"), "--name-a", "A",
+            "--name-b", "B", "--test", str(tmp_path / "test.csv"), "--train", str(tmp_path / "train.csv"),
+            "--k", "2", "--n-boot", "500", "--out", str(tmp_path / "out")]
+
+
+def _holm(p):
+    """Holm step-down adjustment written out (smallest p times m, next times m - 1, ..., kept monotone)."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out, running = [0.0] * len(p), 0.0
+    for j, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - j) * p[i]))
+        out[i] = running
+    return out
+
+
 def test_compare_cli_writes_outputs(tmp_path, capsys):
-    from evaluation.compare_cli import add_arguments, run_compare
-    train, test = _world(n_pairs=30)
-    train.df[["user_id", "item_id", "timestamp"]].to_csv(tmp_path / "train.csv", index=False)
-    test.df[["user_id", "item_id", "timestamp"]].to_csv(tmp_path / "test.csv", index=False)
-    rng = np.random.default_rng(7)
-    a = _random_lists(test, rng)
-    _write_jsonl(tmp_path / "pop.jsonl", a)
-    _write_jsonl(tmp_path / "als.jsonl", _better(test, a, rng))
-    _write_jsonl(tmp_path / "c.jsonl", _random_lists(test, rng))
-    p = add_arguments(argparse.ArgumentParser())
-    args = p.parse_args(["--a", str(tmp_path / "pop.jsonl"), "--b", str(tmp_path / "als.jsonl"), "--also",
-                         f"third={tmp_path / 'c.jsonl'}", "--test", str(tmp_path / "test.csv"), "--train",
-                         str(tmp_path / "train.csv"), "--n-boot", "200", "--out", str(tmp_path / "out")])
-    assert run_compare(args) == 0
-    assert "lift als" in capsys.readouterr().out
-    js = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert js["models"] == ["pop", "als", "third"] and {r["model"] for r in js["tests"]} == {"als", "third"}
-    assert (tmp_path / "out" / "summary.md").read_text().startswith("# visrec offline A/B comparison")
-    html = (tmp_path / "out" / "report.html").read_text()
-    assert "<svg" in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    from scipy.stats import wilcoxon
+    from recsys.cli import main
+    assert main(_cli_case(tmp_path)) == 0
+    assert "lift B" in capsys.readouterr().out
+    out = tmp_path / "out"
+    js = json.loads((out / "metrics.json").read_text())
+    g = 1 / math.log2(3)  # gain of a hit at rank 2
+    # per user (u1..u4), from the definitions; ndcg's ideal DCG is over min(|test items|, 2) hits
+    want = {"A": {"precision@2": [.5, .5, 0, 0], "recall@2": [.5, 1, 0, 0], "ndcg@2": [g / (1 + g), 1, 0, 0],
+                  "map@2": [.25, 1, 0, 0], "mrr@2": [.5, 1, 0, 0], "hitrate@2": [1, 1, 0, 0],
+                  "precision@1": [0, 1, 0, 0], "arp@2": [2, 1, .5, 2]},
+            "B": {"precision@2": [1, .5, .5, .5], "recall@2": [1, 1, .5, 1], "ndcg@2": [1, 1, 1 / (1 + g), g],
+                  "map@2": [1, 1, .5, .5], "mrr@2": [1, 1, 1, .5], "hitrate@2": [1, 1, 1, 1],
+                  "precision@1": [1, 1, 1, 0], "arp@2": [.5, .5, .5, 1.5]}}
+    assert js["models"] == ["A", "B"] and js["k"] == 2 and js["ks"] == [1, 2]
+    assert js["test"]["n_test_users"] == 4 and js["test"]["n_items"] == 8 and js["test"]["n_train_users"] == 4
+    for name, metrics in want.items():
+        for m, per_user in metrics.items():
+            got = js["curves"][name][m.split("@")[0]][m[-1]] if m == "precision@1" else js["means"][name][m]
+            assert got == pytest.approx(np.mean(per_user)), (name, m)
+    assert js["aggregates"] == {"A": {"coverage@2": 5 / 8}, "B": {"coverage@2": 6 / 8}}
+    assert {s: d["n_users"] for s, d in js["segments"].items()} == {
+        "all": 4, "users:light": 2, "users:heavy": 1, "users:new": 1, "users:returning": 3, "items:cold": 4,
+        "items:warm": 1}
+    # the paired tests on all users: lifts, Wilcoxon on the non-zero differences, Holm over the family
+    rows = {r["metric"]: r for r in js["tests"] if r["segment"] == "all"}
+    tested = [m for m in rows if m != "auc" and not m.startswith("novelty")]
+    for m in tested:
+        a, b = np.array(want["A"][m], float), np.array(want["B"][m], float)
+        d = b - a
+        r = rows[m]
+        assert (r["baseline"], r["model"], r["n_users"]) == ("A", "B", 4)
+        assert r["abs_lift"] == pytest.approx(d.mean()) and r["rel_lift"] == pytest.approx(d.mean() / a.mean())
+        assert r["p_wilcoxon"] == pytest.approx(wilcoxon(d[d != 0]).pvalue)
+        assert d.min() <= r["ci_low"] <= r["ci_high"] <= d.max()
+    ps = [rows[m]["p_wilcoxon"] for m in rows]
+    assert [rows[m]["p_holm"] for m in rows] == pytest.approx(_holm(ps))  # all 1 here: p >= 1/8 over 9 metrics
+    assert not any(r["significant"] for r in js["tests"])  # four users cannot show significance
+
+    md = (out / "summary.md").read_text().splitlines()
+    head = next(line for line in md if line.startswith("| model | precision@2"))
+    cols = [c.strip() for c in head.strip("|").split("|")][1:]
+    for name in ("A", "B"):
+        cells = next(line for line in md if line.startswith(f"| {name} |")).strip("|").split("|")
+        shown = dict(zip(cols, (c.strip() for c in cells[1:])))
+        for m in ("precision@2", "recall@2", "ndcg@2", "map@2", "mrr@2", "hitrate@2", "arp@2"):
+            assert shown[m] == f"{np.mean(want[name][m]):.4f}", (name, m)
+    hit = next(line for line in md if line.startswith("| all | hitrate@2 |"))
+    assert hit.startswith("| all | hitrate@2 | 4 | 0.5000 | 1.0000 | +0.5000 | +100.0% | [")
+    assert hit.endswith(f"| {rows['hitrate@2']['p_wilcoxon']:.3f} | {rows['hitrate@2']['p_holm']:.3f} | no |")
+
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</body></html>")
+    assert not re.search(r"<(script|link|iframe)\b", page)  # self-contained: nothing fetched
+    assert not re.search(r"(src|href)=['\"](https?:|//)", page)
+    table = re.search(r"<table id='metrics'>(.*?)</table>", page, re.S).group(1)
+    row_a = re.search(r"<tr><td><span[^>]*>■</span> A</td>(.*?)</tr>", table, re.S).group(1)
+    assert re.findall(r">([0-9.]+)</td>", row_a)[:2] == ["0.2500", "0.3750"]  # precision@2, recall@2
+    assert "No catalog given: items are shown by id." in page
+
+
+def test_compare_cli_exit_status_on_bad_input(tmp_path, capsys):
+    from recsys.cli import main
+    argv = _cli_case(tmp_path)
+    (tmp_path / "b.jsonl").write_text('{"user_id": "u1", "items": [{"score": 1}]}\n')
+    assert main(argv) == 2
+    assert "b.jsonl: line 1: item 1 of user 'u1' has no item_id" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -27,14 +27,18 @@ def _inter(n_users=50, n_items=40, seed=0):
 
 def test_random_split_per_user():
     inter = _inter()
-    s = random_split(inter, 0.2, seed=1)
+    s = random_split(inter, 0.2, random_state=1)
     tr, te = s.train.df, s.test.df
     assert len(tr) + len(te) == len(inter)
     assert not set(zip(tr.user_id, tr.item_id)) & set(zip(te.user_id, te.item_id))
     assert set(tr.user_id) == set(inter.df.user_id)  # every user keeps training data
     assert 0.12 < len(te) / len(inter) < 0.28
-    s2 = random_split(inter, 0.2, seed=1)
-    assert s2.test.df.equals(te) and s.description["seed"] == 1
+    # per user: round(0.2 n) of the n distinct items go to test, at most n - 1 (min_train=1)
+    n = inter.df.groupby("user_id")["item_id"].nunique()
+    n_test = te.groupby("user_id")["item_id"].nunique().reindex(n.index, fill_value=0)
+    assert (n_test == np.minimum(np.floor(0.2 * n + 0.5), n - 1)).all()
+    s2 = random_split(inter, 0.2, random_state=1)
+    assert s2.test.df.equals(te) and s.description["random_state"] == 1
 
 
 def test_temporal_split():
@@ -48,7 +52,7 @@ def test_temporal_split():
 
 def test_experiment_json(demo):
     from recsys.models import make_model
-    split = random_split(demo.interactions, 0.2, seed=0)
+    split = random_split(demo.interactions, 0.2, random_state=0)
     models = {"popularity": make_model("popularity"), "visual": make_model("visual")}
     res = Experiment(models, split, demo.catalog, demo.features, verbose=False).run()
     js = res.to_json()
@@ -56,12 +60,28 @@ def test_experiment_json(demo):
     assert {"recall@10", "ndcg@10", "precision@10", "map@10", "hitrate@10"} <= set(js["popularity"])
     assert len(res.per_user["visual"]["recall@10"]) == len(res.users) == js["split"]["n_users_evaluated"]
     assert js["visual"]["cold_share@10"] > js["popularity"]["cold_share@10"] == 0
+    # the means recomputed from the evaluated lists with plain loops over the definitions
+    counts = res.train.item_counts()
+    for name in models:
+        prec, rec, hit = [], [], []
+        for row, u in zip(res.lists[name], res.user_index):
+            rel = set(res.test_matrix[u].indices.tolist())
+            h = len(rel & {int(i) for i in row[:10] if i >= 0})
+            prec.append(h / 10)
+            rec.append(h / len(rel))
+            hit.append(float(h > 0))
+        assert js[name]["precision@10"] == pytest.approx(np.mean(prec))
+        assert js[name]["recall@10"] == pytest.approx(np.mean(rec))
+        assert js[name]["hitrate@10"] == pytest.approx(np.mean(hit))
+        listed = [int(i) for i in res.lists[name].ravel() if i >= 0]
+        assert js[name]["coverage@10"] == pytest.approx(len(set(listed)) / res.train.n_items)
+        assert js[name]["cold_share@10"] == pytest.approx(np.mean([counts[i] == 0 for i in listed]))
 
 
 def test_ratio_split_811():
     from evaluation import ratio_split
     inter = _inter(n_users=60, n_items=80, seed=3)
-    s = ratio_split(inter, (0.8, 0.1, 0.1), seed=0)
+    s = ratio_split(inter, (0.8, 0.1, 0.1), random_state=0)
     parts = [set(zip(p.df.user_id, p.df.item_id)) for p in (s.train, s.valid, s.test)]
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
     assert sum(len(p) for p in (s.train, s.valid, s.test)) == len(inter)
@@ -75,7 +95,7 @@ def test_validation_items_are_excluded_from_test_rankings(demo):
     from evaluation import ratio_split
     from recsys.data import Dataset
     from recsys.models import make_model
-    s = ratio_split(demo.interactions, seed=1)
+    s = ratio_split(demo.interactions, random_state=1)
     train = Dataset(demo.catalog, s.train)
     valid = train.encode(s.valid)
     m = make_model("popularity").fit(train)
@@ -103,7 +123,7 @@ def test_auc_matches_pairwise_definition():
 def test_cold_item_protocol(demo):
     from evaluation import cold_item_split
     from recsys.models import make_model
-    s = cold_item_split(demo.interactions, 0.2, seed=0)
+    s = cold_item_split(demo.interactions, 0.2, random_state=0)
     assert not set(s.train.df.item_id) & set(s.test.df.item_id)
     models = {"popularity": make_model("popularity"), "visual": make_model("visual")}
     res = Experiment(models, s, demo.catalog, demo.features, verbose=False).run()
@@ -119,7 +139,7 @@ def test_new_test_users_get_the_same_best_sellers_in_every_model(demo):
     answering them with the training best sellers; with "skip" they are left out."""
     from evaluation.splits import Split
     from recsys.models import make_model
-    split = random_split(demo.interactions, 0.2, seed=0)
+    split = random_split(demo.interactions, 0.2, random_state=0)
     counts = split.train.df["item_id"].value_counts()
     best, rare = counts.index[0], counts.index[-1]
     extra = pd.DataFrame({"user_id": ["newbie1", "newbie2"], "item_id": [best, rare], "weight": [1.0, 1.0],

@@ -170,7 +170,7 @@ def test_photo_search_refuses_mismatched_embedder(fitted):
 
 def test_ease_and_itemknn_beat_popularity_on_the_demo(demo):
     from evaluation import Experiment, random_split
-    split = random_split(demo.interactions, 0.2, seed=0)
+    split = random_split(demo.interactions, 0.2, random_state=0)
     models = {n: make_model(n, **FAST.get(n, {})) for n in ("popularity", "ease", "itemknn")}
     m = Experiment(models, split, demo.catalog, verbose=False).run().means()
     assert m["ease"]["ndcg@10"] > m["popularity"]["ndcg@10"] * 1.5

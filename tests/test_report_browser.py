@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_compare import _better, _random_lists, _shop, _world, _write_jsonl
+from test_compare import better_lists, random_lists, make_shop, make_world, write_jsonl
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -17,18 +17,19 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 def _chromium(tmp_path, *args) -> subprocess.CompletedProcess:
     return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
-                          capture_output=True, text=True, timeout=90)
+                          capture_output=True, text=True, encoding="utf-8",
+                          timeout=90)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH")
 def test_report_renders_table_and_thumbnails(tmp_path):
     from evaluation.compare import compare_files
-    train, test = _world(n_pairs=60)
-    cat, feats = _shop(tmp_path)
+    train, test = make_world(n_pairs=60)
+    cat, feats = make_shop(tmp_path)
     rng = np.random.default_rng(0)
-    a = _random_lists(test, rng)
-    comp = compare_files({"popularity": _write_jsonl(tmp_path / "a.jsonl", a),
-                          "als": _write_jsonl(tmp_path / "b.jsonl", _better(test, a, rng))},
+    a = random_lists(test, rng)
+    comp = compare_files({"popularity": write_jsonl(tmp_path / "a.jsonl", a),
+                          "als": write_jsonl(tmp_path / "b.jsonl", better_lists(test, a, rng))},
                          test, train, catalog=cat, features=feats, n_boot=200)
     out = comp.write(tmp_path / "out", n_sample_users=3)
     page = out["report"].read_text()
@@ -43,8 +44,16 @@ def test_report_renders_table_and_thumbnails(tmp_path):
     assert table, "metrics table missing from the rendered DOM"
     rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)
     assert len(rows) == 4  # header, two models, one lift row
-    assert ">popularity<" in rows[1] or "popularity" in rows[1]
-    assert "ndcg@10" in rows[0] and "lift als vs popularity" in rows[3]
+    cells = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh]\b[^>]*>(.*?)</t[dh]>", r, re.S)]
+             for r in rows]
+    assert [c[0] for c in cells] == ["model", "■ popularity", "■ als", "lift als vs popularity"]
+    header = cells[0]
+    means = comp.means()
+    for row, name in ((cells[1], "popularity"), (cells[2], "als")):
+        for m in ("ndcg@10", "recall@10", "hitrate@10"):
+            assert row[header.index(m)] == f"{means[name][m]:.4f}", (name, m)
+    lift = next(r for r in comp.tests if r["segment"] == "all" and r["metric"] == "ndcg@10")
+    assert cells[3][header.index("ndcg@10")] == f"{100 * lift['rel_lift']:+.1f}% *"  # significant: planted better
     imgs = re.findall(r"<img [^>]*src=\"data:image/jpeg;base64,", html)
     assert len(imgs) >= 3 * 4  # sample users: history, test items and two lists
     assert html.count("<svg") >= 8  # lift bars, 6 metric@k curves, segments, popularity

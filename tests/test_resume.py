@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from visual import ImageEmbedder
 paths = sorted(Path(sys.argv[1]).glob('*.png'))
-ImageEmbedder(progress=False, batch_size=4, num_workers=1).embed_paths(paths, store=sys.argv[2])
+ImageEmbedder(progress=False, batch_size=4, n_jobs=1).embed_paths(paths, store=sys.argv[2])
 print('finished')
 """
 
@@ -55,7 +55,7 @@ def test_kill_9_then_resume(tmp_path):
     emb = ImageEmbedder(progress=False, batch_size=4)
     paths = sorted(imgs.glob("*.png"))
     res = emb.embed_paths(paths, store=store_dir)
-    assert res.ok.all()
+    assert res.present.all()
     assert res.n_cached == stored and res.n_computed == 80 - stored  # nothing stored is recomputed
     after = _shard_counts(store_dir)
     assert sum(after) == 80  # no duplicates

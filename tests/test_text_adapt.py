@@ -46,7 +46,7 @@ def _toy(n_groups=60, per=3, d=32, seed=0):
     colour = rng.normal(size=(5, d)) * 3
     x, g, lab = [], [], []
     for i in range(n_groups):
-        for j in range(per):
+        for _ in range(per):
             x.append(shape[i] + colour[rng.integers(5)] + 0.3 * rng.normal(size=d))
             g.append(f"p{i}")
             lab.append(f"type{i % 6}")
@@ -86,6 +86,59 @@ def test_shipped_head_matches_the_default_embedder():
     assert out.dim == 256 and np.allclose(np.linalg.norm(out.vectors, axis=1), 1, atol=1e-5)
     with pytest.raises(ValueError, match="visrec adapt"):
         load_default_head(dict(sig, preprocess="center_crop"))
+
+
+def test_shipped_head_is_package_data_of_features():
+    import hashlib
+    import importlib.resources
+    import tomllib
+    from pathlib import Path
+
+    import features
+    from conftest import ROOT
+    from features.adapt import HEADS_DIR, default_head_path
+    name = "hm-efficientnet_lite0-pad-224.safetensors"
+    heads = importlib.resources.files("features") / "heads"
+    assert (heads / name).is_file() and (heads / (name + ".json")).is_file()
+    pkg = Path(features.__file__).resolve().parent
+    assert HEADS_DIR == pkg / "heads" and not (ROOT / "visual" / "heads").exists()
+    p = default_head_path({"backbone": "efficientnet_lite0", "preprocess": "pad", "input_size": 224})
+    assert p is not None and p.resolve() == Path(str(heads / name)).resolve()
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "visual" not in data and all(list(pkg.glob(pattern)) for pattern in data["features"])
+    assert {f.name for pattern in data["features"] for f in pkg.glob(pattern)} >= {name, name + ".json"}
+    ad = VisualAdapter.load(p)  # its JSON has the old "seed" key
+    assert ad.id_ == "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+    assert ad.random_state == 0 and (ad.in_dim_, ad.hidden, ad.out_dim) == (1280, 256, 256)
+
+
+def test_adapter_json_with_the_old_seed_key_loads(tmp_path):
+    import json
+    f, g, lab = _toy(n_groups=20)
+    ad = VisualAdapter(out_dim=8, hidden=16, epochs=1, batch_size=32, random_state=7, progress=False).fit(f, groups=g)
+    path = ad.save(tmp_path / "head.safetensors")
+    meta_file = tmp_path / "head.safetensors.json"
+    meta = json.loads(meta_file.read_text())
+    assert meta["params"]["random_state"] == 7 and "seed" not in meta["params"]
+    meta["params"]["seed"] = meta["params"].pop("random_state")
+    meta_file.write_text(json.dumps(meta))
+    back = VisualAdapter.load(path)
+    assert back.random_state == 7 and back.get_params() == ad.get_params()
+    np.testing.assert_array_equal(back.transform(f).vectors, ad.transform(f).vectors)
+
+
+def test_settings_are_checked_when_fitting():
+    f, g, _ = _toy(n_groups=4)
+    ad = VisualAdapter(temperature=0, progress=False)  # stored as given, like scikit-learn
+    assert ad.temperature == 0
+    with pytest.raises(ValueError, match="temperature"):
+        ad.fit(f, groups=g)
+    with pytest.raises(ValueError, match="dropout"):
+        VisualAdapter(dropout=1.0, progress=False).fit(f, groups=g)
+    te = TextEmbedder("bert", progress=False)
+    assert te.method == "bert"
+    with pytest.raises(ValueError, match="method"):
+        te.embed(TEXTS)
 
 
 def test_score_similar_feed():

@@ -214,7 +214,8 @@ def test_sequence_knn_follows_what_users_take_next(tmp_path):
     assert set(sim) == {"i19", "i21"}
     m.save(tmp_path / "seq")
     assert set(Recommender.load(tmp_path / "seq").recommend("me", k=2)[0]) == {"i09", "i15"}
-    no_time = Dataset(cat, Interactions.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id", "t"])[["user_id", "item_id"]]))
+    no_time = pd.DataFrame(rows, columns=["user_id", "item_id", "t"])[["user_id", "item_id"]]
+    no_time = Dataset(cat, Interactions.from_frame(no_time))
     with pytest.raises(ValueError, match="need a timestamp column"):
         make_model("sequence-knn").fit(no_time)
     with pytest.raises(ValueError, match="window must be"):

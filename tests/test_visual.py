@@ -28,12 +28,15 @@ def test_alpha_is_composited_on_white():
     assert load_image(_png(pal, transparency=0)).getpixel((0, 0)) == (255, 255, 255)
 
 
-@pytest.mark.parametrize("mode", ["L", "CMYK", "I;16", "1"])
-def test_odd_modes_become_rgb(mode):
+@pytest.mark.parametrize("mode, pixel", [("L", (200, 200, 200)), ("CMYK", None), ("I;16", (0, 0, 0)),
+                                         ("1", (255, 255, 255))])
+def test_odd_modes_become_rgb(mode, pixel):
     img = Image.new(mode, (10, 6), 200 if mode != "1" else 1)
     fmt = "JPEG" if mode == "CMYK" else ("TIFF" if mode == "I;16" else "PNG")
     out = load_image(_png(img, format=fmt))
     assert out.mode == "RGB" and out.size == (10, 6)
+    if pixel is not None:  # grey stays grey; a flat 16-bit image has no range (black); 1-bit white is white
+        assert out.getpixel((3, 3)) == pixel
 
 
 def test_exif_orientation_applied():
@@ -69,7 +72,7 @@ def test_embeddings_are_normalised_and_visual(tmp_path, embedder):
     blue = make_image(tmp_path / "b.png", (20, 20, 220), "stripes")
     res = embedder.embed_paths([red1, red2, blue, None, tmp_path / "nope.jpg"])
     assert res.vectors.shape == (5, 1280) and res.vectors.dtype == np.float32
-    assert res.ok.tolist() == [True, True, True, False, False]
+    assert res.present.tolist() == [True, True, True, False, False]
     np.testing.assert_allclose(np.linalg.norm(res.vectors[:3], axis=1), 1, atol=1e-5)
     v = res.vectors
     assert v[0] @ v[1] > v[0] @ v[2] + 0.1
@@ -137,8 +140,13 @@ def test_preprocess_modes(tmp_path):
     img.paste((0, 0, 0), (90, 0, 110, 100))
     pad = preprocess(img, 64, "pad")
     crop = preprocess(img, 64, "center_crop")
-    assert pad.shape == crop.shape == (3, 64, 64)
+    assert pad.shape == crop.shape == (3, 64, 64) and pad.dtype == crop.dtype == np.uint8
     assert pad[:, 0, :].min() == 255  # padded rows take the background colour
+    assert pad[:, 32, 32].max() < 30 and pad[:, 32, 0].min() == 255  # the bar stays in the middle
+    assert crop[:, 0, 32].max() < 30  # cropped, not padded: the bar runs from the top row
+    assert crop[:, 32, 0].min() == 255 and crop[:, 32, 32].max() < 30
+    # the 20-px bar of the 200-px image: 64/200 of it padded, 73/100 of it cropped (not stretched)
+    assert (pad[0, 32] < 128).sum() == 6 and (crop[0, 32] < 128).sum() == 14
     with pytest.raises(ValueError):
         ImageEmbedder(preprocess="stretch")
 
@@ -158,8 +166,8 @@ def test_batched_torchvision_decoder_matches_pil(tmp_path):
     paths = files + [tmp_path / "bad.jpg", tmp_path / "rot.jpg"]
     pil = ImageEmbedder(progress=False, decoder="pil").embed_paths(paths)
     tv = ImageEmbedder(progress=False, decoder="torchvision", batch_size=8).embed_paths(paths)
-    assert pil.ok.tolist() == tv.ok.tolist() == [True, True, True, False, True]
-    cos = (pil.vectors * tv.vectors).sum(axis=1)[pil.ok]
+    assert pil.present.tolist() == tv.present.tolist() == [True, True, True, False, True]
+    cos = (pil.vectors * tv.vectors).sum(axis=1)[pil.present]
     assert (cos > 0.97).all(), cos
     assert "truncated" in tv.errors[0]["reason"] or "corrupt" in tv.errors[0]["reason"]
     assert ImageEmbedder(decoder="torchvision").signature()["decoder"] == "torchvision"
@@ -172,7 +180,7 @@ def test_process_decoding_matches_threads(tmp_path):
     paths = files + [tmp_path / "bad.jpg"]
     a = ImageEmbedder(progress=False, processes=2, batch_size=2).embed_paths(paths)
     b = ImageEmbedder(progress=False, batch_size=2).embed_paths(paths)
-    assert a.ok.tolist() == b.ok.tolist() == [True] * 4 + [False]
+    assert a.present.tolist() == b.present.tolist() == [True] * 4 + [False]
     np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-6)
     assert a.errors[0]["reason"] == b.errors[0]["reason"]
 
@@ -186,3 +194,64 @@ def test_huge_photo_is_downscaled_while_decoding(tmp_path, embedder):
     assert max(img.size) <= 1500  # JPEG draft mode decoded at a reduced scale
     v = embedder.embed_images([buf.getvalue()])
     assert v.shape == (1, 1280) and np.isclose(np.linalg.norm(v), 1, atol=1e-5)
+    small = embedder.embed_images([big.resize((600, 400), Image.BILINEAR)])
+    assert float(v[0] @ small[0]) > 0.99  # the same picture as decoded at full size
+
+
+def test_repeated_images_are_embedded_once_and_share_their_error(tmp_path, embedder):
+    a = make_image(tmp_path / "a.png", (200, 30, 30), "disc")
+    (tmp_path / "a_copy.png").write_bytes(a.read_bytes())
+    for name in ("bad.jpg", "bad_copy.jpg"):
+        (tmp_path / name).write_bytes(b"\xff\xd8\xff not really a jpeg")
+    paths = [a, tmp_path / "bad.jpg", tmp_path / "a_copy.png", tmp_path / "bad_copy.jpg", a]
+    res = embedder.embed_paths(paths)
+    assert res.present.tolist() == [True, False, True, False, True]
+    assert (res.n_cached, res.n_computed) == (0, 1)
+    np.testing.assert_array_equal(res.vectors[[2, 4]], res.vectors[[0, 0]])
+    assert [e["index"] for e in res.errors] == [1, 3]
+    assert res.errors[1]["path"] == str(tmp_path / "bad_copy.jpg")
+    assert res.errors[1]["reason"] == res.errors[0]["reason"] != "unknown"
+
+
+def test_prefetch_keeps_order_and_reraises_producer_errors():
+    from visual.prefetch import prefetch
+    assert list(prefetch(iter(range(10)), depth=2)) == list(range(10))
+
+    def failing():
+        yield 1
+        raise KeyError("producer failed")
+
+    it = prefetch(failing())
+    assert next(it) == 1
+    with pytest.raises(KeyError, match="producer failed"):
+        next(it)
+    # an item that looks like an error marker is an item like any other
+    item = ("__error__", ValueError("data, not an error"))
+    assert list(prefetch(iter([item]))) == [item]
+
+
+def test_thread_decoder_yields_typed_records_in_batches(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    from visual.decode_pipelines import PixelSpec, decode_in_threads
+    from visual.decode_worker import decode_image
+    from visual.records import DecodeJob, Failed, PixelBatch
+    datas = [make_image(tmp_path / f"{i}.png", (50 * i, 90, 30), "square").read_bytes() for i in range(3)]
+    jobs = [DecodeJob(0, "k0", datas[0]), DecodeJob(1, "k1", b"junk"), DecodeJob(2, "k2", datas[1]),
+            DecodeJob(3, "k3", datas[2])]
+    with ThreadPoolExecutor(2) as pool:
+        out = list(decode_in_threads(jobs, pool, PixelSpec(32, "pad"), batch_size=2))
+    assert [type(r) for r in out] == [Failed, PixelBatch, PixelBatch]
+    assert out[0].index == 1 and out[0].key == "k1" and "not an image" in out[0].reason
+    assert (out[1].indices, out[1].keys, out[2].indices, out[2].keys) == ([0, 2], ["k0", "k2"], [3], ["k3"])
+    np.testing.assert_array_equal(out[1].pixels, np.stack([decode_image(d, 32, "pad") for d in datas[:2]]))
+
+
+def test_decode_worker_and_lazy_exports_load_no_torch():
+    """Decoding worker processes import visual.decode_worker: Pillow and NumPy only."""
+    import subprocess
+    import sys
+    from conftest import ROOT
+    code = ("import sys, visual, visual.decode_worker; visual.ImageError; visual.EmbeddingResult; "
+            "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

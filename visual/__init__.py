@@ -9,7 +9,7 @@ _LAZY = {
     "ImageError": ".images", "load_image": ".images", "read_image_bytes": ".images",
     "Backbone": ".backbones", "build_backbone": ".backbones", "BACKBONES": ".backbones",
     "EmbeddingStore": ".store", "StoreMismatchError": ".store",
-    "ImageEmbedder": ".embedder", "EmbeddingResult": ".embedder",
+    "ImageEmbedder": ".embedder", "EmbeddingResult": ".results",
 }
 
 __all__ = list(_LAZY)

@@ -90,7 +90,7 @@ def _efficientnet_lite0(weights) -> tuple[nn.Module, int, tuple, tuple, str]:
     return _PooledFeatures(net), 1280, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), wid
 
 
-def _strip_head(model: nn.Module) -> nn.Module:
+def strip_classifier(model: nn.Module) -> nn.Module:
     """Replace the last Linear layer (the classifier) with Identity."""
     last = None
     for name, mod in model.named_modules():
@@ -128,7 +128,7 @@ def _torchvision(name: str, weights) -> tuple[nn.Module, int, tuple, tuple, str]
     else:
         sd, wid = _load_state_dict(weights)
     model.load_state_dict(sd)
-    model = _strip_head(model)
+    model = strip_classifier(model)
     model.eval()
     with torch.no_grad():
         dim = int(model(torch.zeros(1, 3, 64, 64)).shape[-1])

@@ -1,14 +1,17 @@
-"""Batched CNN image embeddings with an on-disk cache keyed by image content."""
+"""Batched CNN image embeddings with an on-disk cache keyed by image content.
+
+:class:`ImageEmbedder` holds the network; the stages of :meth:`ImageEmbedder.embed_paths` live
+next to it: reading, hashing and the cache lookup in :mod:`visual.cache_lookup`, the decoders in
+:mod:`visual.decode_pipelines`, the background thread in :mod:`visual.prefetch`. They pass the
+typed records of :mod:`visual.records`, gathered into an :class:`EmbeddingResult` by
+:class:`visual.results.ResultCollector`.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import queue
-import threading
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
@@ -16,31 +19,15 @@ import torch
 from tqdm.auto import tqdm
 
 from .backbones import Backbone, build_backbone
+from .cache_lookup import scan_images
+from .decode_pipelines import PixelSpec, decode_in_processes, decode_in_threads, decode_on_device
+from .decode_worker import decode_image
 from .devices import resolve_device
-from .images import ImageError, load_image, preprocess, read_image_bytes
+from .images import ImageError
+from .prefetch import prefetch
+from .records import DecodeJob, Failed, PixelBatch
+from .results import EmbeddingResult, ResultCollector
 from .store import EmbeddingStore
-
-
-@dataclass
-class EmbeddingResult:
-    """Vectors of a list of images, aligned with the input order.
-
-    Attributes
-    ----------
-    vectors : ndarray, shape (n, dim), float32
-        L2-normalised; zero rows where ``ok`` is False.
-    ok : ndarray of bool
-    errors : list of dict
-        ``{"index", "path", "reason"}`` for each image that could not be embedded.
-    n_cached, n_computed : int
-        Vectors taken from the store vs computed in this call.
-    """
-
-    vectors: np.ndarray
-    ok: np.ndarray
-    errors: list = field(default_factory=list)
-    n_cached: int = 0
-    n_computed: int = 0
 
 
 class ImageEmbedder:
@@ -70,15 +57,15 @@ class ImageEmbedder:
     processes : int, optional
         Decode with Pillow in this many worker processes instead of threads (free of the GIL, but
         the pixels travel between processes; measured slower than nvjpeg on an H200). Default 0.
-    num_workers : int, optional
-        Threads that read and decode images while the network runs (default: CPU count).
+    n_jobs : int, optional
+        Threads that read and decode images while the network runs (default: CPU count, at most 16).
     progress : bool
         Show a progress bar.
     """
 
     def __init__(self, backbone="efficientnet_lite0", weights=None, *, device: str = "auto",
                  batch_size: int = 32, preprocess: str = "pad", input_size: int = 224,
-                 decoder: str = "auto", compile: bool = False, num_workers: int | None = None,
+                 decoder: str = "auto", compile: bool = False, n_jobs: int | None = None,
                  processes: int | None = None, progress: bool = True):
         if preprocess not in ("pad", "center_crop"):
             raise ValueError(f"preprocess must be 'pad' or 'center_crop', got {preprocess!r}")
@@ -94,7 +81,7 @@ class ImageEmbedder:
         self.input_size = input_size
         self.decoder = decoder
         self.compile = compile
-        self.num_workers = num_workers
+        self.n_jobs = n_jobs
         self.processes = processes
         self.progress = progress
         self._net: Backbone | None = None
@@ -119,13 +106,18 @@ class ImageEmbedder:
         return self._net
 
     @property
+    def device_(self) -> torch.device:
+        """The torch device the network runs on (``"auto"`` resolved)."""
+        _ = self.net
+        return self._dev
+
+    @property
     def decoder_(self) -> str:
         """The decoder in use: ``"auto"`` is batched torchvision (nvjpeg) on CUDA, Pillow on the CPU
         (see benchmarks/RESULTS.md for the measurements behind this choice)."""
         if self.decoder != "auto":
             return self.decoder
-        _ = self.net
-        return "torchvision" if self._dev.type == "cuda" else "pil"
+        return "torchvision" if self.device_.type == "cuda" else "pil"
 
     @property
     def processes_(self) -> int:
@@ -133,7 +125,7 @@ class ImageEmbedder:
             return 0
         return max(0, int(self.processes or 0))
 
-    def _process_pool(self):
+    def _process_pool(self) -> Executor:
         if self._proc_pool is None:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
@@ -165,7 +157,8 @@ class ImageEmbedder:
             sig["decoder"] = self.decoder_
         return sig
 
-    def _forward(self, batch) -> np.ndarray:
+    # -- pixels -> vectors ---------------------------------------------------------------------
+    def forward(self, batch) -> np.ndarray:
         """Vectors of a ``B x 3 x S x S`` batch of 0..255 pixels (uint8 array or tensor on the device)."""
         _ = self.net
         x = torch.from_numpy(batch) if isinstance(batch, np.ndarray) else batch
@@ -184,11 +177,12 @@ class ImageEmbedder:
             y = torch.nn.functional.normalize(y[:n].float(), dim=1)
         return y.cpu().numpy()
 
-    def _decode(self, data) -> np.ndarray:
-        img = load_image(data, draft_size=self.input_size)
-        return preprocess(img, self.input_size, self.preprocess)
+    def decode(self, data) -> np.ndarray:
+        """One image (PIL image, bytes or path) as the ``3 x S x S`` uint8 pixels the network is fed
+        (the Pillow path); raises :class:`~visual.images.ImageError`."""
+        return decode_image(data, self.input_size, self.preprocess)
 
-    # -- public ------------------------------------------------------------------------------
+    # -- images -> vectors ---------------------------------------------------------------------
     def embed_images(self, images) -> np.ndarray:
         """Embed in-memory images (PIL images, bytes or paths); nothing is written anywhere.
 
@@ -197,82 +191,24 @@ class ImageEmbedder:
         arrays = []
         for i, im in enumerate(images):
             try:
-                arrays.append(self._decode(im))
+                arrays.append(self.decode(im))
             except ImageError as e:
                 raise ImageError(f"image {i}: {e}") from None
         if not arrays:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = [self._forward(np.stack(arrays[s:s + self.batch_size]))
+        out = [self.forward(np.stack(arrays[s:s + self.batch_size]))
                for s in range(0, len(arrays), self.batch_size)]
         return np.concatenate(out)
 
-    def _batches(self, jobs, pool):
-        """Yield ``("err", i, key, reason)`` and ``("batch", indices, keys, x)`` for decoded jobs."""
+    def _decode_jobs(self, jobs: list[DecodeJob], pool: Executor) -> Iterator[Failed | PixelBatch]:
+        """:class:`Failed` and :class:`PixelBatch` records of ``jobs`` through the decoder in use
+        (``pool``: the threads that read the files, reused by the Pillow decoder)."""
+        spec = PixelSpec(self.input_size, self.preprocess)
         if self.decoder_ == "torchvision":
-            from .batch_decode import decode_batch, resize_batch
-
-            def prep(part):
-                imgs, errs = decode_batch([d for _, _, d in part], self._dev)
-                good = [j for j, e in enumerate(errs) if e is None]
-                x = resize_batch([imgs[j] for j in good], self.input_size, self.preprocess) if good else None
-                return part, errs, good, x
-
-            parts = [jobs[s:s + self.batch_size] for s in range(0, len(jobs), self.batch_size)]
-            # two batches decode at once (nvjpeg's host-side work runs outside the GIL), bounded look-ahead
-            with ThreadPoolExecutor(2) as dec:
-                pending: deque = deque()
-                for part in parts:
-                    pending.append(dec.submit(prep, part))
-                    if len(pending) < 3:
-                        continue
-                    yield from self._emit(*pending.popleft().result())
-                while pending:
-                    yield from self._emit(*pending.popleft().result())
-            return
+            return decode_on_device(jobs, self._dev, spec, self.batch_size)
         if self.processes_ > 0:
-            from .decode_worker import decode_batch_job
-            procs = self._process_pool()
-            pending: deque = deque()
-
-            def done(fut, part):
-                x, errs = fut.result()
-                good = [j for j, e in enumerate(errs) if e is None]
-                return part, errs, good, (x[good] if len(good) < len(part) else x)
-
-            for s in range(0, len(jobs), self.batch_size):
-                part = jobs[s:s + self.batch_size]
-                pending.append((procs.submit(decode_batch_job, [d for _, _, d in part], self.input_size,
-                                             self.preprocess), part))
-                if len(pending) > self.processes_ + 1:
-                    yield from self._emit(*done(*pending.popleft()))
-            while pending:
-                yield from self._emit(*done(*pending.popleft()))
-            return
-        bi, bk, bx = [], [], []
-        for i, key, x, err in pool.map(lambda job: (job[0], job[1], *self._try_decode(job[2])), jobs):
-            if err is not None:
-                yield ("err", i, key, err)
-                continue
-            bi.append(i); bk.append(key); bx.append(x)
-            if len(bx) >= self.batch_size:
-                yield ("batch", bi, bk, np.stack(bx))
-                bi, bk, bx = [], [], []
-        if bx:
-            yield ("batch", bi, bk, np.stack(bx))
-
-    @staticmethod
-    def _emit(part, errs, good, x):
-        for j, e in enumerate(errs):
-            if e is not None:
-                yield ("err", part[j][0], part[j][1], e)
-        if good:
-            yield ("batch", [part[j][0] for j in good], [part[j][1] for j in good], x)
-
-    def _try_decode(self, data):
-        try:
-            return self._decode(data), None
-        except ImageError as e:
-            return None, str(e)
+            return decode_in_processes(jobs, self._process_pool(), self.processes_, spec, self.batch_size)
+        return decode_in_threads(jobs, pool, spec, self.batch_size)
 
     def embed_paths(self, paths, *, store: EmbeddingStore | str | Path | None = None,
                     desc: str = "embedding images") -> EmbeddingResult:
@@ -291,98 +227,12 @@ class ImageEmbedder:
         if store is not None and not isinstance(store, EmbeddingStore):
             store = EmbeddingStore(store, self.signature())
         n = len(paths)
-        vectors = np.zeros((n, self.dim), dtype=np.float32)
-        ok = np.zeros(n, dtype=bool)
-        errors: list[dict] = []
-        workers = self.num_workers or min(16, os.cpu_count() or 1)
-
-        def read(i):
-            p = paths[i]
-            if p is None:
-                return i, None, None, "no image given for this item"
-            try:
-                data = read_image_bytes(p)
-            except ImageError as e:
-                return i, None, None, str(e)
-            return i, hashlib.sha256(data).hexdigest(), data, None
-
-        counts = {"cached": 0, "computed": 0}
         bar = tqdm(total=n, desc=desc, unit="img", disable=not self.progress, smoothing=0.1)
-        chunk = max(self.batch_size * 8, 1024)
-
-        def prepared():
-            """Background producer: read, hash, look up the store, decode -> batches."""
-            with ThreadPoolExecutor(workers) as pool:
-                for start in range(0, n, chunk):
-                    unique, dupes, first = [], [], {}
-                    for i, key, data, err in pool.map(read, range(start, min(n, start + chunk))):
-                        if err is not None:
-                            yield ("err", i, None, err)
-                        elif store is not None and key in store:
-                            yield ("cached", i, key, None)
-                        elif key in first:
-                            dupes.append((i, key))  # identical image bytes: embed once
-                        else:
-                            first[key] = i
-                            unique.append((i, key, data))
-                    yield from self._batches(unique, pool)
-                    yield ("dupes", dupes, first, None)
-
-        failed: dict[str, str] = {}
-        for kind, a, b, c in _prefetch(prepared(), depth=3):
-            if kind == "err":
-                errors.append({"index": a, "path": None if paths[a] is None else str(paths[a]), "reason": c})
-                if b is not None:
-                    failed[b] = c
-                bar.update(1)
-            elif kind == "cached":
-                vectors[a] = store.get([b])[0]
-                ok[a] = True
-                counts["cached"] += 1
-                bar.update(1)
-            elif kind == "batch":
-                v = self._forward(c)
-                vectors[a] = v
-                ok[a] = True
-                if store is not None:
-                    store.add(b, v)
-                counts["computed"] += len(a)
-                bar.update(len(a))
-            else:  # dupes of this chunk: copy the first occurrence's result
-                for i, key in a:
-                    j = b[key]
-                    if ok[j]:
-                        vectors[i] = vectors[j]
-                        ok[i] = True
-                    else:
-                        errors.append({"index": i, "path": str(paths[i]), "reason": failed.get(key, "unknown")})
-                    bar.update(1)
+        run = ResultCollector(paths, store, self.forward, bar, np.zeros((n, self.dim), dtype=np.float32),
+                              np.zeros(n, dtype=bool))
+        records = scan_images(paths, store, self._decode_jobs, n_jobs=self.n_jobs or min(16, os.cpu_count() or 1),
+                              chunk=max(self.batch_size * 8, 1024))
+        for record in prefetch(records, depth=3):
+            run.add(record)
         bar.close()
-        errors.sort(key=lambda e: e["index"])
-        return EmbeddingResult(vectors, ok, errors, counts["cached"], counts["computed"])
-
-
-def _prefetch(gen, depth: int = 2):
-    """Run a generator in a background thread, ``depth`` items ahead of the consumer."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-
-    def run():
-        try:
-            for item in gen:
-                q.put(item)
-        except BaseException as e:  # surface producer errors in the consumer
-            q.put(("__error__", e))
-        finally:
-            q.put(done)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    while True:
-        item = q.get()
-        if item is done:
-            break
-        if isinstance(item, tuple) and len(item) == 2 and item[0] == "__error__":
-            raise item[1]
-        yield item
-    t.join()
+        return run.result()

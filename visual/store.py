@@ -14,7 +14,6 @@ Files are read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 

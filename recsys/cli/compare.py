@@ -37,7 +37,8 @@ def add_parser(sub):
                                               "(default 1,5,10,20,50,100 up to the list length)")
     p.add_argument("--n-boot", type=positive_int, default=2000, help="bootstrap resamples (default 2000)")
     p.add_argument("--alpha", type=open_fraction, default=0.05, help="significance level (default 0.05; CI 1-alpha)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                   help="seed of the random draws (default 0)")
     p.add_argument("--sample-users", type=non_negative_int, default=4, help="users shown with thumbnails in the report")
     p.add_argument("--on-error", default="raise", choices=["raise", "skip"],
                    help="malformed rows of the interaction files: stop (default) or skip and report")
@@ -72,11 +73,11 @@ def run(args):
         if rep:
             print(f"note: {rep.summary()}", file=sys.stderr)
     comp = compare_files(files, test, train, catalog=catalog, features=feats, k=args.k, ks=ks, n_boot=args.n_boot,
-                         alpha=args.alpha, seed=args.seed)
+                         alpha=args.alpha, random_state=args.random_state)
     print(comp.table())
     for n in comp.notes:
         print(f"note: {n}", file=sys.stderr)
-    out = comp.write(args.out, title=args.title, n_sample_users=args.sample_users, seed=args.seed)
+    out = comp.write(args.out, title=args.title, n_sample_users=args.sample_users, random_state=args.random_state)
     print(f"wrote {out['report']}, {out['metrics']} and {out['summary']}", file=sys.stderr)
 
 

@@ -45,7 +45,7 @@ def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict
     """Embed the demo images, compare the models on a held-out split, and write
     ``recommendations.jsonl``, ``similar_items.jsonl``, ``report.html`` and ``metrics.json`` to ``out``."""
     from evaluation import Experiment, random_split
-    from evaluation.report import render_report
+    from evaluation.experiment_report import render_report
     from features import embed_catalog
     from recsys.data import Dataset, load_catalog, load_interactions
     from recsys.data.demo import materialise_demo
@@ -70,7 +70,7 @@ def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict
     names = ["popularity", "als", "lightfm", "visual", "als-visual", "vbpr", "hybrid"]
     models = {n: make_model(n, **({"progress": False} if "progress" in make_model(n).get_params() else {}))
               for n in names}
-    split = random_split(inter, 0.2, seed=0)
+    split = random_split(inter, 0.2, random_state=0)
     result = Experiment(models, split, catalog, feats, ks=(k,)).run()
     print(result.table(), flush=True)
     metrics = result.to_json()

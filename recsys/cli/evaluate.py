@@ -39,7 +39,8 @@ def add_parser(sub):
     v.add_argument("--new-users", default="popular", choices=["popular", "skip"],
                    help="test users without training history (new customers of a time split): kept with "
                         "the same best-seller list for every model (default), or left out")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                   help="seed of the random draws (default 0)")
     add_embed_args(v)
     v.add_argument("--out", required=True, help="output folder")
     v.set_defaults(func=run)
@@ -78,7 +79,7 @@ def model_params(items) -> dict:
 def run(args):
     from evaluation import Experiment
     from evaluation.protocols import make_split, model_settings, protocol_settings
-    from evaluation.report import render_report
+    from evaluation.experiment_report import render_report
     from recsys.io import atomic_write_text
     from recsys.models import make_model
 
@@ -94,7 +95,7 @@ def run(args):
     settings = model_settings(names, args.protocol, params)
     models = {n: make_model(n, **settings[n]) for n in names}
     split = make_split(args.protocol, inter, test_fraction=args.test_fraction, test_days=ps.test_days,
-                       seed=args.seed)
+                       random_state=args.random_state)
     if args.dataset == "movielens-1m" and ps.min_rating is not None:
         split.description["min_rating"] = ps.min_rating
     split.description["dataset"] = args.dataset

@@ -62,7 +62,8 @@ class Dataset:
             user_idx = users.to_index(df["user_id"].to_numpy(), missing="ignore")
             n_drop = int(((user_idx < 0) & ~unknown).sum())
             if n_drop:
-                self.report.skip(interactions.source, None, f"{n_drop} interaction(s) of users unknown to the model dropped")
+                self.report.skip(interactions.source, None,
+                                 f"{n_drop} interaction(s) of users unknown to the model dropped")
         keep = (item_idx >= 0) & (user_idx >= 0)
         self.users = users
         self.interactions = interactions.subset(keep) if not keep.all() else interactions

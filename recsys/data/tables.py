@@ -106,7 +106,8 @@ class Catalog:
         if dup.any():
             first = {k: i for i, k in zip(df.index[::-1], df["item_id"].to_numpy()[::-1])}
             for i, k in zip(df.index[dup], df.loc[dup, "item_id"]):
-                report.skip(source, _line(i), f"item_id: duplicate of line {_line(first[k])} (the first row is kept)", k)
+                why = f"item_id: duplicate of line {_line(first[k])} (the first row is kept)"
+                report.skip(source, _line(i), why, k)
             df = df[~dup]
         df = df.reset_index(drop=True)
         root = Path(images_root) if images_root is not None else None

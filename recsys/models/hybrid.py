@@ -225,7 +225,7 @@ class HybridRecommender(Recommender):
                    for z, (w, m) in zip(Z, parts) if m.uses_visual]
             if vis:
                 proxy = sum(vis) / len(vis)
-                for z, (w, m) in zip(Z, parts):
+                for z, (_, m) in zip(Z, parts):
                     if z is not None and not m.scores_cold_items:
                         z[:, cold] = proxy
         return Z

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from features.compact import VisualCodebook, lightfm_item_features
+from features.codebook import VisualCodebook, lightfm_item_features
 from recsys.vectors import normalize_rows
 
 from .base import Recommender
@@ -75,7 +75,8 @@ class LightFMRecommender(Recommender):
         if self.item_features == "none":
             return None
         if self.item_features == "visual":
-            self.codebook_ = VisualCodebook(self.n_clusters, self.n_nearest, seed=self.random_state).fit(features)
+            self.codebook_ = VisualCodebook(self.n_clusters, self.n_nearest, random_state=self.random_state)
+            self.codebook_.fit(features)
             return lightfm_item_features(n, self.codebook_.transform(features))
         dense = sp.csr_matrix(features.vectors)
         return sp.hstack([sp.identity(n, dtype=np.float32, format="csr"), dense], format="csr").astype(np.float32)
@@ -155,5 +156,5 @@ class LightFMRecommender(Recommender):
             self.visual_vectors_ = state["visual_vectors"]
             self.visual_present_ = state["visual_present"].astype(bool)
         if "centroids" in state:
-            self.codebook_ = VisualCodebook(self.n_clusters, self.n_nearest, seed=self.random_state)
+            self.codebook_ = VisualCodebook(self.n_clusters, self.n_nearest, random_state=self.random_state)
             self.codebook_.centroids_ = state["centroids"]

@@ -118,7 +118,8 @@ def _read_meta(path: Path) -> dict:
     meta = _read_json(meta_file)
     fmt = meta.get("format") if isinstance(meta, dict) else None
     if type(fmt) is not int or fmt != MODEL_FORMAT:
-        raise ModelFileError(f"{meta_file}: \"format\" is {fmt!r}; this visrec reads format {MODEL_FORMAT} (an integer)")
+        raise ModelFileError(f"{meta_file}: \"format\" is {fmt!r}; this visrec reads format {MODEL_FORMAT} "
+                             "(an integer)")
     for key in ("model", "params"):
         if key not in meta:
             raise ModelFileError(f"{meta_file}: no {key!r} entry")

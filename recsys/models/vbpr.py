@@ -122,14 +122,14 @@ class VBPRRecommender(Recommender):
                     break
                 neg[clash] = warm[rng.integers(0, len(warm), int(clash.sum()))]
             U = torch.from_numpy(pos_u[perm]).to(dev)
-            I = torch.from_numpy(pos_i[perm]).to(dev)
+            Ipos = torch.from_numpy(pos_i[perm]).to(dev)
             J = torch.from_numpy(neg).to(dev)
             if self.content_dropout > 0:
                 KI = (torch.rand(n, generator=gen) >= self.content_dropout).float().to(dev)
                 KJ = (torch.rand(n, generator=gen) >= self.content_dropout).float().to(dev)
             total = torch.zeros((), device=dev)
             for s in range(0, n, bs):
-                u, i, j = U[s:s + bs], I[s:s + bs], J[s:s + bs]
+                u, i, j = U[s:s + bs], Ipos[s:s + bs], J[s:s + bs]
                 if project_all:
                     P, c = F @ E, F @ bv
                 if m > 1:  # the hardest of m sampled negatives (highest current score)

@@ -8,8 +8,11 @@ k-means centroids of the visual space ("visual words"), a handful of non-zeros p
 
 from __future__ import annotations
 
+
 import numpy as np
 import scipy.sparse as sp
+
+from recsys.vectors import normalize_rows
 
 from .item_features import ItemFeatures
 
@@ -25,32 +28,45 @@ class VisualCodebook:
         Non-zeros per item.
     temperature : float
         Softmax temperature over cosine similarities to the nearest centroids.
-    seed : int
+    random_state : int
+        Seed of the k-means initialisation.
     """
 
     def __init__(self, n_clusters: int | None = None, n_nearest: int = 3, temperature: float = 0.05,
-                 seed: int = 0):
+                 random_state: int = 0):
         self.n_clusters = n_clusters
         self.n_nearest = n_nearest
         self.temperature = temperature
-        self.seed = seed
+        self.random_state = random_state
+
+    def _check_params(self) -> int:
+        """Validate the settings; returns the k-means seed."""
+        if self.n_clusters is not None and self.n_clusters < 1:
+            raise ValueError(f"n_clusters must be >= 1 or None, got {self.n_clusters}")
+        if self.n_nearest < 1:
+            raise ValueError(f"n_nearest must be >= 1, got {self.n_nearest}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        return self.random_state
 
     def fit(self, features: ItemFeatures) -> "VisualCodebook":
         import faiss
+        random_state = self._check_params()
         x = features.vectors[features.present]
         if len(x) < 2:
             raise ValueError("need at least 2 items with visual vectors to build a visual codebook")
         k = self.n_clusters or int(np.clip(2 * np.sqrt(len(x)), 8, 1024))
         k = min(k, len(x))
-        km = faiss.Kmeans(x.shape[1], k, niter=20, seed=self.seed, spherical=True, verbose=False,
+        km = faiss.Kmeans(x.shape[1], k, niter=20, seed=random_state, spherical=True, verbose=False,
                           min_points_per_centroid=1, max_points_per_centroid=100000)
         km.train(np.ascontiguousarray(x))
-        c = km.centroids / np.maximum(np.linalg.norm(km.centroids, axis=1, keepdims=True), 1e-12)
-        self.centroids_ = c.astype(np.float32)
+        self.centroids_ = normalize_rows(km.centroids)
         return self
 
     def transform(self, features: ItemFeatures) -> sp.csr_matrix:
         """``n_items x n_clusters`` CSR; rows sum to 1; items without a vector have an empty row."""
+        if not hasattr(self, "centroids_"):
+            raise RuntimeError("VisualCodebook is not fitted: call fit(features) first")
         c = self.centroids_
         m = min(self.n_nearest, len(c))
         sims = features.vectors @ c.T
