@@ -136,18 +136,13 @@ class Experiment:
 
     def __init__(self, models: dict, split: Split, catalog, features=None, ks=(10,), exclude_seen: bool = True,
                  verbose: bool = True, new_users: str = "skip"):
+        self.models, self.split, self.catalog, self.features = models, split, catalog, features
+        self.ks = tuple(sorted(ks))
+        self.exclude_seen, self.verbose, self.new_users = exclude_seen, verbose, new_users
         if not models:
             raise ValueError("give at least one model to evaluate")
         if new_users not in ("skip", "popular"):
             raise ValueError(f"new_users must be 'skip' or 'popular', got {new_users!r}")
-        self.new_users = new_users
-        self.models = models
-        self.split = split
-        self.catalog = catalog
-        self.features = features
-        self.ks = tuple(sorted(ks))
-        self.exclude_seen = exclude_seen
-        self.verbose = verbose
 
     def run(self) -> ExperimentResult:
         train = Dataset(self.catalog, self.split.train)

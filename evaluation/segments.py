@@ -80,7 +80,7 @@ def item_segments(lists: dict, test: sp.csr_matrix, item_counts: np.ndarray, k: 
         Distinct training users per item.
     k : int
     notes : list of str
-        Empty segments are noted here.
+        Where an empty segment is noted.
 
     Returns
     -------

@@ -89,10 +89,11 @@ def add_catalog_args(p):
 
 
 def add_item_source_args(p, model_help: str):
-    """``--model`` (a trained model's vectors) or a catalog / image folder embedded on the fly."""
+    """``--model`` (a trained model's vectors) or a catalog / image folder embedded on the fly, and ``--k``."""
     p.add_argument("--model", default=None, help=model_help)
     add_catalog_args(p)
     add_embed_args(p)
+    p.add_argument("--k", type=positive_int, default=10, help="neighbours per item or photo (default 10)")
 
 
 def load_catalog(args):

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import adapter_for, add_item_source_args, embed, load_catalog, make_embedder, positive_int
+from .options import adapter_for, add_item_source_args, embed, load_catalog, make_embedder
 
 
 def add_parser(sub):
@@ -14,7 +14,6 @@ def add_parser(sub):
     add_item_source_args(q, "model folder of a visual, hybrid or lightfm model "
                             "(or give --catalog/--images-root to search a catalog directly)")
     q.add_argument("--image", required=True, action="append", help="query photo (repeatable)")
-    q.add_argument("--k", type=positive_int, default=10)
     q.add_argument("--out", default=None, help="write JSONL here instead of standard output")
     q.set_defaults(func=run)
 

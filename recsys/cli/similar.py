@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import add_item_source_args, embed, load_catalog, positive_int
+from .options import add_item_source_args, embed, load_catalog
 
 
 def add_parser(sub):
     s = sub.add_parser("similar", help="similar items for every item (pure visual with --catalog/--images-root)")
     add_item_source_args(s, "use a trained model's item vectors instead of images")
-    s.add_argument("--k", type=positive_int, default=10)
     s.add_argument("--out", required=True, help=".jsonl, .csv or .parquet")
     s.set_defaults(func=run)
 
