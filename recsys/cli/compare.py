@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .options import positive_int, non_negative_int, open_fraction
+from .options import report_rows, positive_int, non_negative_int, open_fraction
 
 
 def add_parser(sub):
@@ -69,9 +69,9 @@ def run(args):
     train = load_interactions(args.train, on_error=args.on_error) if args.train else None
     catalog = load_catalog(args.catalog, args.images_root) if args.catalog else None
     feats = load_features_npz(args.features) if args.features else None
-    for rep in [test.report] + ([train.report] if train is not None else []):
-        if rep:
-            print(f"note: {rep.summary()}", file=sys.stderr)
+    for rep in [test.report] + ([train.report] if train is not None else []) + \
+            ([catalog.report] if catalog is not None else []):
+        report_rows(rep)
     comp = compare_files(files, test, train, catalog=catalog, features=feats, k=args.k, ks=ks, n_boot=args.n_boot,
                          alpha=args.alpha, random_state=args.random_state)
     print(comp.table())

@@ -100,10 +100,23 @@ def load_catalog(args):
     """The catalog of ``--catalog`` (images under ``--images-root``), or every image under ``--images-root``."""
     from recsys.data import load_catalog as load_table, load_folder_catalog
     if args.catalog:
-        return load_table(args.catalog, args.images_root)
-    if args.images_root:
-        return load_folder_catalog(args.images_root)
-    raise SystemExit("error: give --catalog CATALOG.csv and/or --images-root DIR")
+        catalog = load_table(args.catalog, args.images_root)
+    elif args.images_root:
+        catalog = load_folder_catalog(args.images_root)
+    else:
+        raise SystemExit("error: give --catalog CATALOG.csv and/or --images-root DIR")
+    report_rows(catalog.report)
+    return catalog
+
+
+def report_rows(report) -> None:
+    """Rows a load skipped, merged or read in a stated way: a note on stderr, each skipped row named."""
+    if not report:
+        return
+    print(f"note: {report.summary()}", file=sys.stderr)
+    for r in report.skipped[1:10]:
+        print(f"  {r['source']}" + (f" line {r['row']}" if r["row"] is not None else "") + f": {r['reason']}",
+              file=sys.stderr)
 
 
 def embed(args, catalog, report_path=None, embedder=None, *, embedder_kind=None, head=None):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from recsys.models.registry import model_help
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params
+from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params, report_rows
 
 
 def add_parser(sub):
@@ -29,9 +28,8 @@ def run(args):
     catalog = load_catalog(args)
     inter = load_interactions(args.interactions, on_error=args.on_error)
     data = Dataset(catalog, inter, on_unknown=args.on_error)
-    for rep in (catalog.report, inter.report, data.report):
-        if rep:
-            print(f"note: {rep.summary()}", file=sys.stderr)
+    for rep in (inter.report, data.report):
+        report_rows(rep)
     model = make_model(args.model, **parse_params(args.param))
     feats = embed(args, catalog) if model.requires_features else None
     t = time.perf_counter()
