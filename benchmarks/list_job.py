@@ -74,6 +74,7 @@ def real(args):
 
 def synthetic(args):
     from recsys.models import topk
+    from recsys.models.scoring import mask_pairs
     rng = np.random.default_rng(0)
     f = 64
     V = rng.standard_normal((args.items, f)).astype(np.float32)
@@ -89,8 +90,7 @@ def synthetic(args):
             out = []
             for s in range(0, n_sample, 1024):
                 sc = U[s:s + 1024] @ V.T
-                sub = seen[s:s + 1024]
-                sc[np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr)), sub.indices] = -np.inf
+                mask_pairs(sc, seen[s:s + 1024])
                 out.append(topk(sc, args.k)[0])
             return out
     else:

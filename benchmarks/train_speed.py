@@ -45,6 +45,7 @@ def main():
     from features import embed_catalog
     from recsys.data import Dataset, load_movielens_1m
     from recsys.models import make_model, topk
+    from recsys.models.scoring import mask_pairs
     from visual import ImageEmbedder
 
     if args.from_file:  # a subsample exported with --export (e.g. for a GPU machine without the data)
@@ -85,9 +86,7 @@ def main():
           f"{feats.dim}-d image vectors; {os.cpu_count()} CPUs", flush=True)
 
     def ndcg_of(scores):
-        sc = np.array(scores, dtype=np.float32)
-        Xu = X[uidx]
-        sc[np.repeat(np.arange(len(uidx)), np.diff(Xu.indptr)), Xu.indices] = -np.inf
+        sc = mask_pairs(np.array(scores, dtype=np.float32), X[uidx])
         idx, _ = topk(sc, 10)
         return float(ranking_metrics(idx, test, uidx, (10,))["ndcg@10"].mean())
 

@@ -1,37 +1,6 @@
-import os
-from pathlib import Path
+"""Session fixtures: one image embedder, and the embedded demo shop materialised and embedded once."""
 
-import numpy as np
 import pytest
-from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("VISREC_SHARED", ROOT.parent / "shared" / "datasets"))
-
-
-def shared_dataset(name: str) -> Path:
-    """Path of a dataset in ../shared/datasets, or skip the test when it is absent."""
-    p = SHARED / name
-    if not p.is_dir():
-        pytest.skip(f"{p} not present (real datasets live in ../shared/datasets)")
-    return p
-
-
-def make_image(path, colour, shape="square", size=(96, 96), bg=(255, 255, 255)):
-    """A simple product-like picture: a coloured shape on a plain background."""
-    img = Image.new("RGB", size, bg)
-    a = np.asarray(img).copy()
-    h, w = size[1], size[0]
-    yy, xx = np.mgrid[:h, :w]
-    if shape == "square":
-        m = (abs(yy - h / 2) < h / 4) & (abs(xx - w / 2) < w / 4)
-    elif shape == "disc":
-        m = (yy - h / 2) ** 2 + (xx - w / 2) ** 2 < (min(h, w) / 3) ** 2
-    else:  # stripes
-        m = (xx // 8) % 2 == 0
-    a[m] = colour
-    Image.fromarray(a).save(path)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +57,3 @@ def demo_cli_cache(demo, tmp_path_factory, embedder):
     return base
 
 
-def demo_table(demo, name: str):
-    """A demo CSV (``catalog.csv``, ``interactions.csv``, ``shoppers.csv``) read with plain pandas, ids as strings:
-    what the tests check the command line's outputs against, independently of visrec's loaders."""
-    import pandas as pd
-    return pd.read_csv(demo.dir / name, dtype={"user_id": str, "item_id": str})

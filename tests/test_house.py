@@ -16,7 +16,7 @@ import ast
 from functools import lru_cache
 from pathlib import Path
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 PACKAGES = ("recsys", "visual", "features", "evaluation")
 MAX_LINES = 400

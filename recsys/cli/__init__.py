@@ -17,7 +17,10 @@ COMMANDS = (demo, embed, train, recommend, similar, search, adapt, evaluate, com
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="visrec", description="Visual-similarity recommendations for e-commerce.")
+    from recsys.models.registry import model_help
+    p = argparse.ArgumentParser(prog="visrec", description="Visual-similarity recommendations for e-commerce.",
+                                epilog="models (--model of train, --models of evaluate): "
+                                       f"{model_help()}")
     p.add_argument("--version", action="version", version=f"visrec {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     for command in COMMANDS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .options import report_rows, positive_int, non_negative_int, open_fraction
+from .options import UsageError, report_rows, positive_int, non_negative_int, open_fraction
 
 
 def add_parser(sub):
@@ -57,14 +57,14 @@ def run(args):
         files[_unique(name or Path(path).stem, files)] = path
     for spec in args.also or []:
         if "=" not in spec:
-            raise SystemExit(f"error: --also takes NAME=PATH, got {spec!r}")
+            raise UsageError(f"--also takes NAME=PATH, got {spec!r}")
         name, path = spec.split("=", 1)
         if name in files:
-            raise SystemExit(f"error: two systems are named {name!r}; use --name-a/--name-b")
+            raise UsageError(f"two systems are named {name!r}; use --name-a/--name-b")
         files[name] = path
     ks = [int(x) for x in args.ks.split(",") if x.strip()] if args.ks else None
     if args.k < 1 or (ks and min(ks) < 1):
-        raise SystemExit("error: cut-offs must be positive integers")
+        raise UsageError("cut-offs must be positive integers")
     test = load_interactions(args.test, on_error=args.on_error)
     train = load_interactions(args.train, on_error=args.on_error) if args.train else None
     catalog = load_catalog(args.catalog, args.images_root) if args.catalog else None

@@ -9,7 +9,8 @@ from pathlib import Path
 from evaluation.protocols import PROTOCOLS
 from recsys.models.registry import model_names
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog, open_fraction, parse_params, positive_int
+from .options import (UsageError, add_catalog_args, add_embed_args, embed, load_catalog, open_fraction, parse_params,
+                      positive_int)
 
 
 def add_parser(sub):
@@ -56,12 +57,12 @@ def load_dataset(args, min_rating):
         return load_table(d / "catalog.csv", d), load_interactions(d / "interactions.csv")
     if args.dataset in ("movielens-1m", "hm"):
         if not args.data_dir:
-            raise SystemExit(f"error: --dataset {args.dataset} needs --data-dir")
+            raise UsageError(f"--dataset {args.dataset} needs --data-dir")
         if args.dataset == "hm":
             return load_hm(args.data_dir)
         return load_movielens_1m(args.data_dir, min_rating=min_rating)
     if not (args.catalog and args.interactions):
-        raise SystemExit("error: --dataset csv needs --catalog and --interactions")
+        raise UsageError("--dataset csv needs --catalog and --interactions")
     return load_catalog(args), load_interactions(args.interactions)
 
 
@@ -70,7 +71,7 @@ def model_params(items) -> dict:
     params = {}
     for k, v in parse_params(items).items():
         if "." not in k:
-            raise SystemExit(f"error: --param for evaluate is model.key=value, got {k!r}")
+            raise UsageError(f"--param for evaluate is model.key=value, got {k!r}")
         m, key = k.split(".", 1)
         params.setdefault(m, {})[key] = v
     return params
@@ -88,7 +89,7 @@ def run(args):
     if args.compare:
         pair = args.compare.split(",")
         if len(pair) != 2 or not set(pair) <= set(names):
-            raise SystemExit(f"error: --compare needs two of the evaluated models as A,B, got {args.compare!r}")
+            raise UsageError(f"--compare needs two of the evaluated models as A,B, got {args.compare!r}")
     ps = protocol_settings(args.protocol, args.dataset, k=args.k, test_days=args.test_days,
                            min_rating=args.min_rating, seen=args.seen)
     catalog, inter = load_dataset(args, ps.min_rating)

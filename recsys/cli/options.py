@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 
+class UsageError(ValueError):
+    """Arguments that do not fit together; ``visrec`` prints the message and exits with status 2."""
+
+
 def _number(text: str, kind, low, high, low_open=False, high_open=False):
     try:
         v = kind(text)
@@ -104,7 +108,7 @@ def load_catalog(args):
     elif args.images_root:
         catalog = load_folder_catalog(args.images_root)
     else:
-        raise SystemExit("error: give --catalog CATALOG.csv and/or --images-root DIR")
+        raise UsageError("give --catalog CATALOG.csv and/or --images-root DIR")
     report_rows(catalog.report)
     return catalog
 
@@ -178,7 +182,7 @@ def parse_params(items) -> dict:
     out = {}
     for it in items or []:
         if "=" not in it:
-            raise SystemExit(f"error: --param expects key=value, got {it!r}")
+            raise UsageError(f"--param expects key=value, got {it!r}")
         k, v = it.split("=", 1)
         try:
             out[k] = json.loads(v)

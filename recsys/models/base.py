@@ -15,20 +15,21 @@ import inspect
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data import Dataset, IdMap
+from recsys.data import Dataset
 from recsys.data.idmap import pairs_matrix
 from recsys.index import VectorIndex
 
 from .linalg import matmul_precision
 from .persistence import load_model, save_model
-from .scoring import topk_blocks, widen
+from .growth import GrowingCatalog
+from .scoring import topk_blocks
 
 
 class NotFittedError(RuntimeError):
     pass
 
 
-class Recommender:
+class Recommender(GrowingCatalog):
     """Base class of visrec models.
 
     Subclasses store their hyper-parameters in ``__init__`` unchanged, under the same names, and
@@ -277,65 +278,6 @@ class Recommender:
         idx, sc = self.similar_items_index(iidx, k)
         ids = self.items_.to_ids(idx)
         return (ids[0], sc[0]) if scalar else (ids, sc)
-
-    # -- incremental catalog -----------------------------------------------------------------
-    def _add_items(self, features) -> None:
-        raise NotImplementedError(
-            f"{type(self).__name__} cannot score items without interactions; add new items to a model "
-            "that uses images (vbpr, als-visual, hybrid, visual, lightfm) or refit")
-
-    def extend_items(self, features) -> "Recommender":
-        """Append items without interactions in index space (they get the next indices); raises
-        NotImplementedError for models that cannot place them. See :meth:`add_items`."""
-        self._check_fitted()
-        self._add_items(features)
-        n = self.user_items_.shape[1] + features.n_items
-        self.user_items_ = widen(self.user_items_, n)
-        if getattr(self, "recency_", None) is not None:
-            self.recency_ = widen(self.recency_, n)
-        self._index = None
-        return self
-
-    def add_items(self, item_ids, features) -> "Recommender":
-        """Add catalog items that have no interactions (e.g. new arrivals with only a photo).
-
-        They become recommendable and searchable in :meth:`similar_items` at once, without
-        refitting: visual models place them from their vectors.
-
-        Parameters
-        ----------
-        item_ids : array-like of str
-            New, distinct external ids.
-        features : features.ItemFeatures
-            Their vectors, embedded with the same settings as the training features
-            (``features.embed_catalog`` with the same embedder).
-
-        Returns
-        -------
-        self
-        """
-        self._check_fitted()
-        ids = [str(i) for i in item_ids]
-        if not ids:
-            return self
-        known = [i for i in ids if i in self.items_]
-        if known:
-            raise ValueError(f"{len(known)} item id(s) are already in the model, e.g. {known[:5]}; "
-                             "add_items is for new items only")
-        if len(set(ids)) != len(ids):
-            raise ValueError("add_items got duplicate item ids")
-        if features is None or features.n_items != len(ids):
-            got = "none" if features is None else features.n_items
-            raise ValueError(f"add_items needs one feature row per new item: {len(ids)} ids, {got} rows")
-        mine = getattr(self, "feature_signature_", {}) or {}
-        theirs = getattr(features, "signature", {}) or {}
-        diff = {k for k in set(mine) & set(theirs) if mine[k] != theirs[k]}
-        if diff:
-            raise ValueError(f"the new items were embedded with different settings ({', '.join(sorted(diff))}) "
-                             "than the model's training features; embed them with the same embedder")
-        self.extend_items(features)
-        self.items_ = IdMap(self.items_.to_list() + ids, kind="item")
-        return self
 
     # -- persistence (no pickle: JSON + npz) -------------------------------------------------
     def _get_state(self) -> dict:

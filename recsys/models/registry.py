@@ -9,6 +9,7 @@ help, error messages, :func:`make_model` and saved models all resolve names here
 from __future__ import annotations
 
 import importlib
+import inspect
 
 #: built-in models, by import path, in the order help texts list them
 BUILTIN = (
@@ -84,8 +85,15 @@ def model_class(name: str) -> type:
 
 
 def make_model(name: str, **params):
-    """A model by name (see :func:`model_names`) with hyper-parameters ``params``."""
-    return model_class(name)(**params)
+    """A model by name (see :func:`model_names`) with hyper-parameters ``params``; an unknown
+    parameter raises ValueError naming it and the model's parameters."""
+    cls = model_class(name)
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"model {name!r} has no parameter(s) {', '.join(map(repr, unknown))}; "
+                         f"its parameters: {', '.join(accepted)}")
+    return cls(**params)
 
 
 def model_help() -> str:

@@ -11,50 +11,7 @@ import pytest
 from evaluation import (cold_user_split, compare_files, holm, leave_last_n, paired_bootstrap_ci, read_recommendations,
                         wilcoxon_pvalue)
 from recsys.data import DataError, Interactions
-
-N_ITEMS = 40
-
-
-def write_jsonl(path, lists: dict):
-    with open(path, "w") as f:
-        for u, items in lists.items():
-            f.write(json.dumps({"user_id": u, "items": [{"item_id": i, "score": 1.0 / (r + 1)}
-                                                         for r, i in enumerate(items)]}) + "\n")
-    return path
-
-
-def make_world(seed=0, n_pairs=150):
-    """Users come in twins (u-a, u-b) with identical train and test items; items i30..i39 are cold."""
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for p in range(n_pairs):
-        hist = rng.choice(30, rng.integers(0, 8), replace=False)  # some users are new (no history)
-        rest = np.setdiff1d(np.arange(N_ITEMS), hist)
-        tst = rng.choice(rest, 3, replace=False)
-        for twin in "ab":
-            u = f"u{p}{twin}"
-            train += [(u, f"i{i}", 1_000 + j) for j, i in enumerate(hist)]
-            test += [(u, f"i{i}", 2_000 + j) for j, i in enumerate(tst)]
-    cols = ["user_id", "item_id", "timestamp"]
-    return (Interactions.from_frame(pd.DataFrame(train, columns=cols), source="train.csv"),
-            Interactions.from_frame(pd.DataFrame(test, columns=cols), source="test.csv"))
-
-
-def random_lists(test, rng, k=10):
-    users = test.df["user_id"].unique()
-    return {u: [f"i{i}" for i in rng.permutation(N_ITEMS)[:k]] for u in users}
-
-
-def better_lists(test, base, rng, share=0.6):
-    """``base`` with one of the user's test items moved to rank 1 for ``share`` of the users."""
-    truth = test.df.groupby("user_id")["item_id"].apply(list).to_dict()
-    out = {}
-    for u, lst in base.items():
-        if rng.random() < share:
-            t = truth[u][0]
-            lst = [t] + [i for i in lst if i != t][:len(lst) - 1]
-        out[u] = lst
-    return out
+from tests.helpers import N_ITEMS, better_lists, make_shop, make_world, random_lists, write_jsonl
 
 
 def test_identical_lists_have_zero_difference(tmp_path):
@@ -219,22 +176,6 @@ def test_leave_last_n_and_cold_user_split():
     assert set(c2.test.df.user_id) == held
     hist = c2.train.df[c2.train.df.user_id.isin(held)]
     assert (hist.groupby("user_id").size() == 2).all() and (hist.timestamp < 2).all()
-
-
-def make_shop(tmp_path, n_items=N_ITEMS):
-    """A small catalog with real image files and random visual vectors."""
-    from conftest import make_image
-    from features import ItemFeatures
-    from recsys.data import Catalog
-    (tmp_path / "img").mkdir(exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n_items):
-        make_image(tmp_path / "img" / f"i{i}.png", tuple(int(c) for c in rng.integers(0, 255, 3)),
-                   ["square", "disc", "stripes"][i % 3], size=(48, 48))
-    cat = Catalog.from_frame(pd.DataFrame({"item_id": [f"i{i}" for i in range(n_items)],
-                                           "image": [f"img/i{i}.png" for i in range(n_items)]}), tmp_path)
-    feats = ItemFeatures(rng.standard_normal((n_items, 16)).astype(np.float32), np.ones(n_items, bool))
-    return cat, feats
 
 
 def test_experiment_result_compare(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import make_image
+from tests.helpers import make_image
 from visual import EmbeddingStore, ImageEmbedder, ImageError, StoreMismatchError, build_backbone, load_image
 
 
@@ -250,7 +250,7 @@ def test_decode_worker_and_lazy_exports_load_no_torch():
     """Decoding worker processes import visual.decode_worker: Pillow and NumPy only."""
     import subprocess
     import sys
-    from conftest import ROOT
+    from tests.helpers import ROOT
     code = ("import sys, visual, visual.decode_worker; visual.ImageError; visual.EmbeddingResult; "
             "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -6,27 +6,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from conftest import ROOT, demo_table, make_image
-
-
-def visrec(*args, check=True, env=None):
-    env = dict(os.environ if env is None else env, PYTHONPATH=str(ROOT))
-    p = subprocess.run([sys.executable, "-m", "recsys.cli", *map(str, args)], capture_output=True, text=True,
-                       env=env, cwd=ROOT)
-    if check and p.returncode != 0:
-        raise AssertionError(f"visrec {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    return p
-
-
-def read_jsonl(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+from tests.helpers import demo_table, make_image
+from tests.helpers import read_jsonl, visrec
 
 
 def read_ids_csv(path):

@@ -219,4 +219,4 @@ def test_sequence_knn_follows_what_users_take_next(tmp_path):
     with pytest.raises(ValueError, match="need a timestamp column"):
         make_model("sequence-knn").fit(no_time)
     with pytest.raises(ValueError, match="window must be"):
-        make_model("sequence-knn", window=0)
+        make_model("sequence-knn", window=0).fit(data)

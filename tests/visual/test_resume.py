@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from conftest import ROOT, make_image
+from tests.helpers import ROOT, make_image
 from visual import EmbeddingStore, ImageEmbedder
 
 SCRIPT = """

@@ -95,7 +95,7 @@ def test_shipped_head_is_package_data_of_features():
     from pathlib import Path
 
     import features
-    from conftest import ROOT
+    from tests.helpers import ROOT
     from features.adapt import HEADS_DIR, default_head_path
     name = "hm-efficientnet_lite0-pad-224.safetensors"
     heads = importlib.resources.files("features") / "heads"
