@@ -87,9 +87,12 @@ def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None) -> I
     from visual import ImageEmbedder
     embedder = embedder or ImageEmbedder()
     paths = catalog.image_paths()
+    refused = catalog.refused_images()  # never read: outside the images root, a NUL byte
     res = embedder.embed_paths(paths, store=cache_dir)
     ids = catalog.item_ids
-    errors = [{"item_id": ids[e["index"]], "path": e["path"], "reason": e["reason"]} for e in res.errors]
+    errors = [{"item_id": ids[e["index"]], "path": refused[e["index"]][0], "reason": refused[e["index"]][1]}
+              if e["index"] in refused else {"item_id": ids[e["index"]], "path": e["path"], "reason": e["reason"]}
+              for e in res.errors]
     feats = ItemFeatures(res.vectors, res.present, embedder.backbone, errors, embedder.signature())
     if item_ids is not None and not np.array_equal(np.asarray(item_ids, dtype=object), ids):
         pos = {k: i for i, k in enumerate(ids)}

@@ -7,6 +7,8 @@ Handles EXIF orientation, greyscale, CMYK, palette and alpha (composited on whit
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -21,17 +23,44 @@ class ImageError(ValueError):
     """An image could not be used; the message says why."""
 
 
-def read_image_bytes(path) -> bytes:
-    """Read a file's bytes, raising :class:`ImageError` with the reason if it can't be read."""
+#: image files larger than this are refused unread (``$VISREC_MAX_IMAGE_BYTES`` overrides it)
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+def max_file_bytes() -> int:
+    """The image file size cap in force (``$VISREC_MAX_IMAGE_BYTES``, else :data:`MAX_FILE_BYTES`)."""
+    env = os.environ.get("VISREC_MAX_IMAGE_BYTES")
+    return int(env) if env and env.strip().isdigit() else MAX_FILE_BYTES
+
+
+def read_image_bytes(path, max_bytes: int | None = None) -> bytes:
+    """Read an image file's bytes, raising :class:`ImageError` with the reason if it can't be used.
+
+    Only regular files are read (never a device such as ``/dev/zero``, a FIFO or a socket), and only
+    up to ``max_bytes`` (default :func:`max_file_bytes`): a larger file is refused unread.
+    """
+    if "\x00" in str(path):
+        raise ImageError("the path contains a NUL byte")
     path = Path(path)
+    cap = max_file_bytes() if max_bytes is None else max_bytes
     try:
-        return path.read_bytes()
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise ImageError("is a folder, not an image file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ImageError("not a regular file (a device, FIFO or socket): refused")
+        if st.st_size > cap:
+            raise ImageError(f"file too large ({st.st_size:,} bytes > {cap:,}; "
+                             "set VISREC_MAX_IMAGE_BYTES to allow more)")
+        with open(path, "rb") as f:
+            data = f.read(cap + 1)
     except FileNotFoundError:
         raise ImageError("file not found") from None
-    except IsADirectoryError:
-        raise ImageError("is a folder, not an image file") from None
     except OSError as e:
         raise ImageError(f"cannot read file: {e.strerror or e}") from None
+    if len(data) > cap:  # grew while being read
+        raise ImageError(f"file too large (> {cap:,} bytes)")
+    return data
 
 
 def load_image(data, *, draft_size: int | None = None) -> Image.Image:

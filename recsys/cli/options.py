@@ -90,6 +90,8 @@ def add_catalog_args(p):
     p.add_argument("--catalog", required=False, help="catalog CSV/Parquet (item_id, image, ...)")
     p.add_argument("--images-root", default=None, help="folder image paths are relative to; with no "
                    "--catalog, every image under it becomes an item (id = file name)")
+    p.add_argument("--allow-outside-root", action="store_true",
+                   help="read catalog images outside --images-root too (default: such paths are skipped and reported)")
 
 
 def add_item_source_args(p, model_help: str):
@@ -104,7 +106,7 @@ def load_catalog(args):
     """The catalog of ``--catalog`` (images under ``--images-root``), or every image under ``--images-root``."""
     from recsys.data import load_catalog as load_table, load_folder_catalog
     if args.catalog:
-        catalog = load_table(args.catalog, args.images_root)
+        catalog = load_table(args.catalog, args.images_root, allow_outside_root=args.allow_outside_root)
     elif args.images_root:
         catalog = load_folder_catalog(args.images_root)
     else:

@@ -79,15 +79,16 @@ def read_table(path) -> pd.DataFrame:
     raise DataError(f"{path}: unsupported table format {path.suffix!r}; use .csv, .tsv or .parquet")
 
 
-def load_catalog(path, images_root=None, *, on_error: str = "raise") -> Catalog:
+def load_catalog(path, images_root=None, *, on_error: str = "raise", allow_outside_root: bool = False) -> Catalog:
     """Load a catalog table (CSV/TSV/Parquet) with ``item_id``, ``image`` and optional metadata.
 
-    ``images_root`` defaults to the folder holding the catalog file.
+    ``images_root`` defaults to the folder holding the catalog file; image paths that lead outside
+    it are refused (per item, with the reason) unless ``allow_outside_root``.
     """
     path = Path(path)
     df = read_table(path)
     root = Path(images_root) if images_root is not None else path.parent
-    return Catalog.from_frame(df, root, source=str(path), on_error=on_error)
+    return Catalog.from_frame(df, root, source=str(path), on_error=on_error, allow_outside_root=allow_outside_root)
 
 
 def load_interactions(path, *, on_error: str = "raise", event_weights: dict | None = None) -> Interactions:

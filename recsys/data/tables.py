@@ -9,6 +9,7 @@ Interactions: one row per event -- ``user_id``, ``item_id``, optional ``timestam
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,10 +76,12 @@ class Catalog:
     images_root: Path | None = None
     report: ValidationReport = field(default_factory=ValidationReport)
     source: str = "<catalog>"
+    #: read images outside ``images_root`` too (``../`` paths, absolute paths, links leading out)
+    allow_outside_root: bool = False
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, images_root=None, *, source: str = "<catalog>",
-                   on_error: str = "raise") -> "Catalog":
+                   on_error: str = "raise", allow_outside_root: bool = False) -> "Catalog":
         """Validate a catalog table: missing ids and malformed prices are errors (or skipped rows with
         ``on_error="skip"``); of rows repeating an item id the first is kept whole and the others are
         skipped and reported with their lines."""
@@ -111,7 +114,7 @@ class Catalog:
             df = df[~dup]
         df = df.reset_index(drop=True)
         root = Path(images_root) if images_root is not None else None
-        return cls(df=df, images_root=root, report=report, source=source)
+        return cls(df=df, images_root=root, report=report, source=source, allow_outside_root=allow_outside_root)
 
     @property
     def item_ids(self) -> np.ndarray:
@@ -121,15 +124,39 @@ class Catalog:
         return len(self.df)
 
     def image_paths(self) -> list[Path | None]:
-        """Absolute image path of each item (None where the catalog gives none)."""
+        """Image path of each item: None where the catalog gives none or the path is refused
+        (see :meth:`refused_images`)."""
+        refused = self.refused_images()
+        return [None if i in refused else p for i, p in enumerate(self._joined_paths())]
+
+    def _joined_paths(self) -> list[Path | str | None]:
         root = self.images_root
         out = []
         for rel in self.df["image"].tolist():
             if rel is None or rel is pd.NA or (isinstance(rel, float) and np.isnan(rel)):
                 out.append(None)
+            elif "\x00" in str(rel):
+                out.append(str(rel))
             else:
                 p = Path(rel)
                 out.append(p if p.is_absolute() or root is None else root / p)
+        return out
+
+    def refused_images(self) -> dict:
+        """``{row: (path, reason)}`` of image paths that are not read: a NUL byte, or a path leading
+        outside ``images_root`` (``..``, an absolute path, a link) unless ``allow_outside_root``."""
+        root = None
+        if self.images_root is not None and not self.allow_outside_root:
+            root = os.path.realpath(self.images_root)
+        out = {}
+        for i, p in enumerate(self._joined_paths()):
+            if p is None:
+                continue
+            if isinstance(p, str):
+                out[i] = (p, "the image path contains a NUL byte")
+            elif root is not None and os.path.commonpath([root, os.path.realpath(p)]) != root:
+                out[i] = (str(p), f"the image path leads outside the images root {self.images_root} "
+                                  "(use --allow-outside-root to read it)")
         return out
 
     def text(self) -> list[str]:
