@@ -95,13 +95,48 @@ def test_cache_embeds_only_new_images(tmp_path, embedder):
         EmbeddingStore(tmp_path / "store", sig)
 
 
-def test_store_ignores_partial_writes(tmp_path):
+def test_store_ignores_partial_writes_and_keeps_live_ones(tmp_path):
+    import os
+    import time
     s = EmbeddingStore(tmp_path, {"dim": 2})
     s.add(["a", "b"], np.eye(2))
-    (tmp_path / ".part-000002.npz.xyz.tmp").write_bytes(b"half a shard")
+    stale, live = tmp_path / ".part-000002.npz.xyz.tmp", tmp_path / ".part-000003.npz.abc.tmp"
+    stale.write_bytes(b"half a shard")
+    live.write_bytes(b"another run is writing this")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
     s2 = EmbeddingStore(tmp_path, {"dim": 2})
-    assert len(s2) == 2 and not list(tmp_path.glob("*.tmp"))
+    assert len(s2) == 2 and not stale.exists() and live.exists()  # only the stale one is removed
     np.testing.assert_array_equal(s2.get(["b"]), [[0, 1]])
+
+
+def test_two_runs_on_one_cache_keep_each_others_shards(tmp_path):
+    a, b = EmbeddingStore(tmp_path, {"dim": 2}), EmbeddingStore(tmp_path, {"dim": 2})
+    a.add(["x"], [[1.0, 0.0]])  # both runs take shard number 1
+    b.add(["y"], [[0.0, 1.0]])
+    both = EmbeddingStore(tmp_path, {"dim": 2})
+    assert len(list(tmp_path.glob("part-*.npz"))) == 2
+    np.testing.assert_array_equal(both.get(["x", "y"]), np.eye(2))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "nan"])
+def test_a_bad_cache_shard_is_set_aside_and_its_images_embedded_again(tmp_path, embedder, damage):
+    imgs = [make_image(tmp_path / f"{c}.png", col) for c, col in (("r", (220, 20, 20)), ("g", (20, 220, 20)))]
+    first = embedder.embed_paths(imgs, store=tmp_path / "store")
+    shard = next((tmp_path / "store").glob("part-*.npz"))
+    if damage == "truncate":
+        shard.write_bytes(shard.read_bytes()[:100])
+    else:
+        with np.load(shard) as z:
+            keys, vecs = z["keys"], z["vectors"].copy()
+        vecs[0, 0] = np.nan
+        np.savez(shard, keys=keys, vectors=vecs)
+    with pytest.warns(RuntimeWarning, match="set aside as"):
+        again = embedder.embed_paths(imgs, store=tmp_path / "store")
+    assert again.n_computed == 2 and again.present.all()
+    np.testing.assert_allclose(again.vectors, first.vectors, atol=1e-6)
+    assert list((tmp_path / "store").glob("*.bad")) == [shard.with_name(shard.name + ".bad")]
+    assert embedder.embed_paths(imgs, store=tmp_path / "store").n_cached == 2  # the cache works again
 
 
 def _tiny_resnet_weights(path):
