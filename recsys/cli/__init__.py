@@ -1,4 +1,4 @@
-"""Command line: ``visrec demo|embed|train|recommend|similar|search|adapt|evaluate|compare``.
+"""Command line: ``visrec demo|embed|train|recommend|similar|search|adapt|evaluate|compare|doctor``.
 
 One module per command, each with ``add_parser(subparsers)`` and ``run(args)``; shared options in
 :mod:`recsys.cli.options`. Nothing below this package parses arguments.
@@ -11,9 +11,9 @@ import sys
 
 from recsys import __version__
 
-from . import adapt, compare, demo, embed, evaluate, recommend, search, similar, train
+from . import adapt, compare, demo, doctor, embed, evaluate, recommend, search, similar, train
 
-COMMANDS = (demo, embed, train, recommend, similar, search, adapt, evaluate, compare)
+COMMANDS = (demo, embed, train, recommend, similar, search, adapt, evaluate, compare, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,10 +33,10 @@ def main(argv=None) -> int:
     from visual import ImageError, StoreMismatchError
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        rc = args.func(args)
     except (DataError, UnknownIdError, StoreMismatchError, ImageError, ValueError, OSError) as e:
         # OSError: a missing file, a folder where a file is expected, an --out under a regular file, no
         # permission -- its message names the path
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 0
+    return rc or 0
