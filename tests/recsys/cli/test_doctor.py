@@ -37,8 +37,9 @@ def test_catalog_rows_paths_and_images(tmp_path, capsys):
     root.mkdir()
     make_image(root / "ok.png", (200, 20, 20))
     (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    pd.DataFrame({"item_id": ["ok", "broken", "missing", "away", "ok"],
-                  "image": ["ok.png", "broken.jpg", "gone.png", "../x.png", "ok.png"]}).to_csv(root / "c.csv", index=False)
+    rows = {"item_id": ["ok", "broken", "missing", "away", "ok"],
+            "image": ["ok.png", "broken.jpg", "gone.png", "../x.png", "ok.png"]}
+    pd.DataFrame(rows).to_csv(root / "c.csv", index=False)
     assert main(["doctor", "--catalog", str(root / "c.csv")]) == 1
     out = capsys.readouterr().out
     assert "line 6: item_id: duplicate of line 2" in out
