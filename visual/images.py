@@ -98,11 +98,16 @@ def load_image(data, *, draft_size: int | None = None) -> Image.Image:
             raise ImageError("not an image (format not recognised)") from None
         except (OSError, SyntaxError, ValueError) as e:
             raise ImageError(f"corrupt or truncated image: {e}") from None
+        except Exception as e:  # a decoder's other escapes (NotImplementedError, IndexError, ...): one bad file
+            raise ImageError(f"cannot be decoded ({type(e).__name__}: {e})") from None
     try:
         img = ImageOps.exif_transpose(img)
     except Exception:  # broken EXIF must not lose the picture
         pass
-    return _to_rgb(img)
+    try:
+        return _to_rgb(img)
+    except Exception as e:
+        raise ImageError(f"cannot be converted to RGB from mode {img.mode!r} ({type(e).__name__}: {e})") from None
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
