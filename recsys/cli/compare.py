@@ -67,7 +67,7 @@ def run(args):
         raise UsageError("cut-offs must be positive integers")
     test = load_interactions(args.test, on_error=args.on_error)
     train = load_interactions(args.train, on_error=args.on_error) if args.train else None
-    catalog = load_catalog(args.catalog, args.images_root) if args.catalog else None
+    catalog = load_catalog(args.catalog, args.images_root, on_error=args.on_error) if args.catalog else None
     feats = load_features_npz(args.features) if args.features else None
     for rep in [test.report] + ([train.report] if train is not None else []) + \
             ([catalog.report] if catalog is not None else []):

@@ -63,7 +63,7 @@ def load_dataset(args, min_rating):
         return load_movielens_1m(args.data_dir, min_rating=min_rating)
     if not (args.catalog and args.interactions):
         raise UsageError("--dataset csv needs --catalog and --interactions")
-    return load_catalog(args), load_interactions(args.interactions)
+    return load_catalog(args), load_interactions(args.interactions, on_error=args.on_error)
 
 
 def model_params(items) -> dict:

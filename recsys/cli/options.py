@@ -90,6 +90,9 @@ def add_catalog_args(p):
     p.add_argument("--catalog", required=False, help="catalog CSV/Parquet (item_id, image, ...)")
     p.add_argument("--images-root", default=None, help="folder image paths are relative to; with no "
                    "--catalog, every image under it becomes an item (id = file name)")
+    p.add_argument("--on-error", default="raise", choices=["raise", "skip"],
+                   help="malformed rows (catalog, interactions) and unknown items: stop with an error naming the "
+                        "file and line, or skip and report them")
     p.add_argument("--allow-outside-root", action="store_true",
                    help="read catalog images outside --images-root too (default: such paths are skipped and reported)")
 
@@ -106,7 +109,8 @@ def load_catalog(args):
     """The catalog of ``--catalog`` (images under ``--images-root``), or every image under ``--images-root``."""
     from recsys.data import load_catalog as load_table, load_folder_catalog
     if args.catalog:
-        catalog = load_table(args.catalog, args.images_root, allow_outside_root=args.allow_outside_root)
+        catalog = load_table(args.catalog, args.images_root, on_error=args.on_error,
+                             allow_outside_root=args.allow_outside_root)
     elif args.images_root:
         catalog = load_folder_catalog(args.images_root)
     else:

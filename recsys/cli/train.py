@@ -15,8 +15,6 @@ def add_parser(sub):
     t.add_argument("--interactions", required=True, help="interactions CSV/Parquet (user_id, item_id, ...)")
     t.add_argument("--model", default="hybrid", help=model_help())
     t.add_argument("--param", action="append", help="model hyper-parameter key=value (repeatable)")
-    t.add_argument("--on-error", default="raise", choices=["raise", "skip"],
-                   help="malformed rows / unknown items: stop with an error, or skip and report them")
     add_embed_args(t)
     t.add_argument("--out", required=True, help="model folder")
     t.set_defaults(func=run)

@@ -47,7 +47,7 @@ class ValidationReport:
         parts = []
         if self.skipped:
             first = self.skipped[0]
-            where = f"{first['source']}" + (f" row {first['row']}" if first["row"] is not None else "")
+            where = f"{first['source']}" + (f" line {first['row']}" if first["row"] is not None else "")
             parts.append(f"{len(self.skipped)} row(s) skipped (first: {where}: {first['reason']})")
         if self.merged:
             parts.append(f"{self.merged} duplicate row(s) merged")

@@ -3,6 +3,7 @@ and a bare folder of images."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -112,11 +113,27 @@ def load_folder_catalog(root) -> Catalog:
     if not files:
         raise DataError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found")
     rel = [p.relative_to(root) for p in files]
+    bad = [p for p in rel if not _utf8(str(p))]
+    rel = [p for p in rel if _utf8(str(p))]
+    if not rel:
+        raise DataError(f"{root}: no image file has a UTF-8 name ({len(bad)} others); rename them")
     stems = [p.stem for p in rel]
     if len(set(stems)) < len(stems):
         stems = [str(p.with_suffix("")) for p in rel]
     df = pd.DataFrame({"item_id": stems, "image": [str(p) for p in rel]})
-    return Catalog.from_frame(df, root, source=str(root))
+    catalog = Catalog.from_frame(df, root, source=str(root))
+    for p in bad:  # ids and paths are text; such a file is skipped, named with its bytes escaped
+        shown = os.fsencode(str(p)).decode("utf-8", "backslashreplace")
+        catalog.report.skip(str(root), None, f"file name is not valid UTF-8, rename it: {shown}", shown)
+    return catalog
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _read_dat(path: Path, names: list[str]) -> pd.DataFrame:

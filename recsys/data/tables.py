@@ -42,7 +42,7 @@ def _bad(source, rows, column, values, what, on_error, report, first_line=2):
         more = f" ({len(rows) - 1} more such rows)" if len(rows) > 1 else ""
         raise DataError(
             f"{source}: line {_line(rows[0], first_line)}: column {column!r}: {what}: {values[0]!r}{more}. "
-            "Fix the file or load with on_error='skip' to skip and report such rows."
+            "Fix the file, or skip and report such rows with --on-error skip (on_error='skip' in Python)."
         )
     for r, v in zip(rows, values):
         report.skip(source, _line(r, first_line), f"{column}: {what}", v)

@@ -26,3 +26,31 @@ def test_paths_that_cannot_be_written_or_read_are_named(tmp_path, capsys):
     assert "not a saved visrec model" in capsys.readouterr().err
     assert main(["embed", "--catalog", str(tmp_path), "--out", str(blocker / "x.npz")]) == 2
     assert f"{tmp_path}: is a folder" in capsys.readouterr().err
+
+
+def test_on_error_skip_applies_to_catalog_rows(tmp_path, capsys):
+    from tests.helpers import make_image
+    make_image(tmp_path / "a.png", (200, 20, 20))
+    make_image(tmp_path / "b.png", (20, 200, 20), "disc")
+    (tmp_path / "c.csv").write_text("item_id,image,price\na,a.png,1\nb,b.png,cheap\n,a.png,2\n")
+    argv = ["embed", "--catalog", str(tmp_path / "c.csv"), "--out", str(tmp_path / "e.npz"), "--cache", str(tmp_path)]
+    assert main(argv) == 2
+    assert "c.csv: line 4: column 'item_id': missing item id" in capsys.readouterr().err
+    assert main(argv + ["--on-error", "skip"]) == 0
+    err = capsys.readouterr().err
+    assert "2 row(s) skipped" in err and "line 4" in err
+    import numpy as np
+    with np.load(tmp_path / "e.npz") as z:
+        assert z["item_ids"].tolist() == ["a"] and z["present"].tolist() == [True]
+
+
+def test_folder_with_a_non_utf8_file_name_keeps_the_others(tmp_path, capsys):
+    import json
+    from tests.helpers import make_image
+    make_image(tmp_path / "b.png", (20, 200, 20))
+    make_image(tmp_path / "c.png", (20, 20, 200), "disc")
+    make_image(bytes(tmp_path) + b"/caf\xe9.png", (200, 20, 20))
+    out = tmp_path / "s.jsonl"
+    assert main(["similar", "--images-root", str(tmp_path), "--out", str(out), "--cache", str(tmp_path / "c")]) == 0
+    assert "not valid UTF-8, rename it: caf\\xe9.png" in capsys.readouterr().err
+    assert [json.loads(x)["item_id"] for x in out.read_text().splitlines()] == ["b", "c"]
