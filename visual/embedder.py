@@ -186,14 +186,15 @@ class ImageEmbedder:
     def embed_images(self, images) -> np.ndarray:
         """Embed in-memory images (PIL images, bytes or paths); nothing is written anywhere.
 
-        Raises :class:`~visual.images.ImageError` naming the position of an unusable image.
+        Raises :class:`~visual.images.ImageError` naming an unusable image (its path, or its position).
         """
         arrays = []
         for i, im in enumerate(images):
             try:
                 arrays.append(self.decode(im))
             except ImageError as e:
-                raise ImageError(f"image {i}: {e}") from None
+                name = str(im) if isinstance(im, (str, os.PathLike)) else f"image {i}"
+                raise ImageError(f"{name}: {e}") from None
         if not arrays:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = [self.forward(np.stack(arrays[s:s + self.batch_size]))
