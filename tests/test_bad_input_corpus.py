@@ -338,6 +338,7 @@ def test_damaged_model_folder_is_named_not_served(shop, tmp_path, capsys, how, p
     ('{"user_id": "u1", "items": ["a"]}\n{"user_id": "u1", "items": ["b"]}\n', r"line 2: user 'u1' already listed"),
     ('{"items": ["a"]}\n', r"line 1: expected an object with 'user_id'"),
     ('{"user_id": "u1", "items": "a"}\n', r"line 1: 'items' must be a list"),
+    ("", r"l\.jsonl: the file holds no lists \(empty\)"),
 ])
 def test_bad_list_files_name_the_line(shop, tmp_path, capsys, content, pattern):
     (tmp_path / "l.jsonl").write_text(content)

@@ -123,6 +123,8 @@ def read_recommendations(path, *, name: str | None = None) -> RecommendationFile
             n_dup += len(ids) - len(uniq)
             users.append(uid)
             items.append(uniq)
+    if not users:
+        raise DataError(f"{path}: the file holds no lists (empty); expected one line per user")
     return RecommendationFile(name, str(path), users, items, n_dup)
 
 
@@ -157,4 +159,6 @@ def _read_table_lists(path: Path, name: str) -> RecommendationFile:
     for uid, g in df.groupby("user_id", sort=False):
         users.append(str(uid))
         items.append(g["item_id"].astype(str).tolist())
+    if not users:
+        raise DataError(f"{path}: the file holds no lists (no rows); expected one row per (user, rank)")
     return RecommendationFile(name, str(path), users, items, n0 - len(df))
