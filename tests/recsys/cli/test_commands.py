@@ -347,7 +347,7 @@ def test_search_by_photo_stores_nothing(tmp_path, demo, demo_cli_cache):
 
     (photos / "fake.jpg").write_bytes(b"GIF89a not really")
     p = visrec("search", "--model", model, "--image", photos / "fake.jpg", check=False, env=env_home)
-    assert p.returncode == 2 and "image 0" in p.stderr and "Traceback" not in p.stderr
+    assert p.returncode == 2 and "fake.jpg: not an image" in p.stderr and "Traceback" not in p.stderr
     pop = tmp_path / "pop"
     visrec("train", "--catalog", demo.dir / "catalog.csv", "--interactions", demo.dir / "interactions.csv",
            "--model", "popularity", "--out", pop)
