@@ -86,8 +86,7 @@ def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None) -> I
     """
     from visual import ImageEmbedder
     embedder = embedder or ImageEmbedder()
-    paths = catalog.image_paths()
-    refused = catalog.refused_images()  # never read: outside the images root, a NUL byte
+    paths, refused = catalog.checked_image_paths()  # refused: outside the images root, a NUL byte
     res = embedder.embed_paths(paths, store=cache_dir)
     ids = catalog.item_ids
     errors = [{"item_id": ids[e["index"]], "path": refused[e["index"]][0], "reason": refused[e["index"]][1]}

@@ -69,8 +69,9 @@ def check_catalog(args) -> list:
                            allow_outside_root=args.allow_outside_root)
     problems = [f"{r['source']}" + (f": line {r['row']}" if r["row"] is not None else "") + f": {r['reason']}"
                 + (f": {r['value']!r}" if r.get("value") is not None else "") for r in catalog.report.skipped]
-    problems += [f"item {catalog.item_ids[i]}: {p}: {why}" for i, (p, why) in catalog.refused_images().items()]
-    for iid, p in tqdm(list(zip(catalog.item_ids, catalog.image_paths())), desc="checking images", unit="img"):
+    paths, refused = catalog.checked_image_paths()
+    problems += [f"item {catalog.item_ids[i]}: {p}: {why}" for i, (p, why) in refused.items()]
+    for iid, p in tqdm(list(zip(catalog.item_ids, paths)), desc="checking images", unit="img"):
         if p is None:
             continue
         try:

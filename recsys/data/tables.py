@@ -126,8 +126,13 @@ class Catalog:
     def image_paths(self) -> list[Path | None]:
         """Image path of each item: None where the catalog gives none or the path is refused
         (see :meth:`refused_images`)."""
-        refused = self.refused_images()
-        return [None if i in refused else p for i, p in enumerate(self._joined_paths())]
+        return self.checked_image_paths()[0]
+
+    def checked_image_paths(self) -> tuple[list, dict]:
+        """``(image_paths(), refused_images())`` computed together (each path resolved once)."""
+        joined = self._joined_paths()
+        refused = self.refused_images(joined)
+        return [None if i in refused else p for i, p in enumerate(joined)], refused
 
     def _joined_paths(self) -> list[Path | str | None]:
         root = self.images_root
@@ -142,14 +147,14 @@ class Catalog:
                 out.append(p if p.is_absolute() or root is None else root / p)
         return out
 
-    def refused_images(self) -> dict:
+    def refused_images(self, joined=None) -> dict:
         """``{row: (path, reason)}`` of image paths that are not read: a NUL byte, or a path leading
         outside ``images_root`` (``..``, an absolute path, a link) unless ``allow_outside_root``."""
         root = None
         if self.images_root is not None and not self.allow_outside_root:
             root = os.path.realpath(self.images_root)
         out = {}
-        for i, p in enumerate(self._joined_paths()):
+        for i, p in enumerate(self._joined_paths() if joined is None else joined):
             if p is None:
                 continue
             if isinstance(p, str):
