@@ -71,12 +71,10 @@ class PhotoSearch:
         self.text_weight = float(sig["text_weight"]) if "fused_text" in sig else None
         self.index = VectorIndex(*vv)
 
-    def search(self, images, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Most similar catalog items for each query image (PIL image, bytes or path).
-
-        Returns ``(item_ids, scores)`` of shape ``(n_images, k)``. Raises
-        :class:`visual.ImageError` naming the image that cannot be used.
-        """
+    def embed(self, images) -> np.ndarray:
+        """Query vectors of images (PIL image, bytes or path) in the catalog's vector space, one row
+        each (the same space as the model's ``visual_vectors``); raises :class:`visual.ImageError`
+        naming the image that cannot be used."""
         q = self.embedder.embed_images(list(images))
         if self.adapter is not None:
             from features import ItemFeatures
@@ -84,5 +82,13 @@ class PhotoSearch:
         if self.text_weight is not None:  # fused catalog: a photo has only the image part
             pad = self.index.vectors.shape[1] - q.shape[1]
             q = np.hstack([q * np.sqrt(1.0 - self.text_weight), np.zeros((len(q), pad), np.float32)])
-        idx, scores = self.index.search(q, k)
+        return q
+
+    def search(self, images, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Most similar catalog items for each query image (PIL image, bytes or path).
+
+        Returns ``(item_ids, scores)`` of shape ``(n_images, k)``. Raises
+        :class:`visual.ImageError` naming the image that cannot be used.
+        """
+        idx, scores = self.index.search(self.embed(images), k)
         return self.items.to_ids(idx), scores

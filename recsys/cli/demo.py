@@ -41,6 +41,14 @@ def new_arrival_precision(models: dict, catalog, shoppers_csv, k: int = 10) -> d
     return out
 
 
+def serve_command(out) -> str:
+    """The ``visrec serve`` command line for the model and catalog ``visrec demo`` wrote to ``out``."""
+    import shlex
+    out = Path(out)
+    return (f"visrec serve --model {shlex.quote(str(out / 'model'))} --catalog "
+            f"{shlex.quote(str(out / 'data' / 'catalog.csv'))} --images-root {shlex.quote(str(out / 'data'))}")
+
+
 def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict:
     """Embed the demo images, compare the models on a held-out split, and write
     ``recommendations.jsonl``, ``similar_items.jsonl``, ``report.html`` and ``metrics.json`` to ``out``."""
@@ -105,4 +113,7 @@ def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict
                "skipped_images": feats.errors}
     print(f"[demo] wrote {out / 'recommendations.jsonl'}, {out / 'similar_items.jsonl'}, {out / 'report.html'}, "
           f"{out / 'compare' / 'report.html'} in {elapsed:.1f}s", flush=True)
+    summary["serve_command"] = serve_command(out)
+    print(f"[demo] serve the saved model over HTTP (http://127.0.0.1:8000/docs):\n  {summary['serve_command']}",
+          flush=True)
     return summary

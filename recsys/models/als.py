@@ -10,6 +10,7 @@ from recsys.data import item_user_counts
 from recsys.vectors import normalize_rows
 
 from .base import Recommender
+from .foldin import ALSFoldIn
 from .scoring import topk
 
 
@@ -67,9 +68,7 @@ class ALSRecommender(Recommender):
     def _fit(self, user_items, features):
         import implicit
         gpu = bool(self.use_gpu and implicit.gpu.HAS_CUDA)
-        if self.confidence == "log":
-            user_items = user_items.copy()
-            user_items.data = (np.log1p(user_items.data) / np.log(2.0)).astype(np.float32)
+        user_items = self._confidence_weights(user_items)
         with threadpool_limits(1, "blas"):  # implicit parallelises itself
             model = implicit.als.AlternatingLeastSquares(
                 factors=self.factors, regularization=self.regularization, alpha=self.alpha,
@@ -84,8 +83,20 @@ class ALSRecommender(Recommender):
         cold = item_user_counts(user_items) == 0
         self.item_factors_[cold] = 0
 
+    def _confidence_weights(self, X):
+        if self.confidence == "log":
+            X = X.copy()
+            X.data = (np.log1p(X.data) / np.log(2.0)).astype(np.float32)
+        return X
+
     def _score(self, user_index):
         return self.user_factors_[user_index] @ self.item_factors_.T
+
+    def _score_history(self, X, R):
+        solver = getattr(self, "_fold_in", None)
+        if solver is None or solver.item_factors is not self.item_factors_:  # new or grown item factors
+            solver = self._fold_in = ALSFoldIn(self.item_factors_, self.regularization, self.alpha)
+        return solver(self._confidence_weights(X)) @ self.item_factors_.T
 
     def _factor_form(self):
         return self.user_factors_, self.item_factors_

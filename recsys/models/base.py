@@ -22,14 +22,15 @@ from recsys.index import VectorIndex
 from .linalg import matmul_precision
 from .persistence import load_model, save_model
 from .growth import GrowingCatalog
-from .scoring import topk_blocks
+from .scoring import blocked_items, list_masks, topk_blocks
+from .sessions import SessionScoring
 
 
 class NotFittedError(RuntimeError):
     pass
 
 
-class Recommender(GrowingCatalog):
+class Recommender(GrowingCatalog, SessionScoring):
     """Base class of visrec models.
 
     Subclasses store their hyper-parameters in ``__init__`` unchanged, under the same names, and
@@ -38,7 +39,10 @@ class Recommender(GrowingCatalog):
     - ``_check_params()`` (optional): validate hyper-parameters (called by ``fit``);
     - ``_fit(user_items, features)``: learn from the CSR user--item matrix and optional
       :class:`features.ItemFeatures` (``self.user_items_`` and ``self.recency_`` are set);
-    - ``_score(user_index)``: a dense ``(len(user_index), n_items)`` float32 score block;
+    - ``_score(user_index)``: a dense ``(len(user_index), n_items)`` float32 score block, or
+      ``_score_history(X, R)``: the same for rows of a user--item matrix given at query time
+      (then ``_score`` defaults to it on the training rows, and sessions can be ranked, see
+      :mod:`recsys.models.sessions`);
     - ``_item_vectors()`` (optional): ``(vectors, present)`` whose inner product ranks similar items;
     - ``_visual_vectors()`` (optional): the catalog image vectors, for search by photo;
     - ``_add_items(features)`` (optional): place items without interactions;
@@ -144,6 +148,10 @@ class Recommender(GrowingCatalog):
         return self.user_items_.shape[1]
 
     # -- scoring -----------------------------------------------------------------------------
+    def _score(self, user_index):
+        R = getattr(self, "recency_", None)
+        return self._score_history(self.user_items_[user_index], None if R is None else R[user_index])
+
     def score_index(self, user_index) -> np.ndarray:
         """Dense float32 scores ``(len(user_index), n_items)`` of users given by dense index."""
         self._check_fitted()
@@ -167,11 +175,8 @@ class Recommender(GrowingCatalog):
         """
         self._check_fitted()
         user_index = np.asarray(user_index, dtype=np.int64)
-        blocked = None
-        if candidates is not None:
-            blocked = np.ones(self.n_items, bool)
-            blocked[np.asarray(candidates, np.int64)] = False
-        masks = ((self.user_items_,) if exclude_seen else ()) + ((exclude,) if exclude is not None else ())
+        blocked = blocked_items(candidates, self.n_items)
+        masks = list_masks(self.user_items_ if exclude_seen else None, exclude)
         with matmul_precision(precision):
             if device != "cpu":
                 return self._recommend_on_device(user_index, k, masks, blocked, device, precision)

@@ -54,8 +54,8 @@ class EASERecommender(Recommender):
         B[np.diag_indices(n)] = 0.0
         self.weights_ = B.astype(np.float32)
 
-    def _score(self, user_index):
-        return sparse_dense(binary(self.user_items_[user_index]), self.weights_)
+    def _score_history(self, X, R):
+        return sparse_dense(binary(X), self.weights_)
 
     def _get_state(self):
         return {"weights": self.weights_}

@@ -203,18 +203,24 @@ class HybridRecommender(Recommender):
         return w
 
     # -- scoring -----------------------------------------------------------------------------
-    def _part_scores(self, user_index, parts, cold) -> list:
+    def _part_scores(self, user_index, parts, cold, history=None) -> list:
         """Per-user z-scores of each part (None for parts with weight 0).
 
         Collaborative parts cannot score items without history: their z-score on those items
         is replaced by the mean z-score of all visual parts -- those with weight 0 included --
         which place such items from their image, so a new item competes on an equal footing
-        instead of sitting at the average."""
+        instead of sitting at the average. ``history``: ``(X, R)`` rows given at query time
+        scored instead of the users ``user_index``."""
         n = len(cold)
         need_proxy = bool(cold.any()) and any(w and not m.scores_cold_items for w, m in parts)
 
         def z_of(m):
-            s = np.asarray(m.score_index(user_index), np.float32)
+            if history is None:
+                s = np.asarray(m.score_index(user_index), np.float32)
+            else:
+                w = m.n_items
+                X, R = history
+                s = m.score_history(X[:, :w].tocsr(), None if R is None else R[:, :w].tocsr())
             if s.shape[1] < n:  # items added later that this part cannot score
                 s = np.hstack([s, np.repeat(s.mean(axis=1, keepdims=True), n - s.shape[1], axis=1)])
             return _zscore(s)
@@ -230,8 +236,21 @@ class HybridRecommender(Recommender):
                         z[:, cold] = proxy
         return Z
 
+    @property
+    def scores_sessions(self) -> bool:
+        parts = getattr(self, "parts_", None)
+        if parts is None:
+            return all(m.scores_sessions for m in self._make_parts())
+        return all(m.scores_sessions for w, m in zip(self.weights_, parts) if w or m.uses_visual)
+
     def _score(self, user_index):
-        Z = self._part_scores(user_index, list(zip(self.weights_, self.parts_)), self.cold_)
+        return self._blend(user_index, None)
+
+    def _score_history(self, X, R):
+        return self._blend(np.arange(X.shape[0]), (X, R))
+
+    def _blend(self, user_index, history):
+        Z = self._part_scores(user_index, list(zip(self.weights_, self.parts_)), self.cold_, history)
         total = None
         for w, z in zip(self.weights_, Z):
             if z is not None:
@@ -252,6 +271,12 @@ class HybridRecommender(Recommender):
         if not self.diversity:
             return super().recommend_index(user_index, k, exclude_seen, **kw)
         idx, sc = super().recommend_index(user_index, 3 * k, exclude_seen, **kw)
+        return mmr_rerank(idx, sc, self.item_vectors_, k, self.diversity)
+
+    def recommend_history_index(self, X, k: int = 10, exclude_seen: bool = True, **kw):
+        if not self.diversity:
+            return super().recommend_history_index(X, k, exclude_seen, **kw)
+        idx, sc = super().recommend_history_index(X, 3 * k, exclude_seen, **kw)
         return mmr_rerank(idx, sc, self.item_vectors_, k, self.diversity)
 
     def _item_vectors(self):

@@ -59,8 +59,8 @@ class ItemKNNRecommender(Recommender):
                            np.concatenate(cols) if cols else [])), shape=S.shape, dtype=np.float32)
         self.similarity_ = S
 
-    def _score(self, user_index):
-        return np.asarray((binary(self.user_items_[user_index]) @ self.similarity_).todense(), dtype=np.float32)
+    def _score_history(self, X, R):
+        return np.asarray((binary(X) @ self.similarity_).todense(), dtype=np.float32)
 
     def _item_vectors(self):
         return None

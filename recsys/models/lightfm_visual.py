@@ -12,6 +12,7 @@ from features.codebook import VisualCodebook, lightfm_item_features
 from recsys.vectors import normalize_rows
 
 from .base import Recommender
+from .foldin import fold_in_bpr
 
 
 class LightFMRecommender(Recommender):
@@ -105,6 +106,11 @@ class LightFMRecommender(Recommender):
 
     def _score(self, user_index):
         return self.user_repr_[user_index] @ self.item_repr_.T + self.item_bias_
+
+    def _score_history(self, X, R):
+        U = fold_in_bpr(self.item_repr_, self.item_bias_, X, reg=max(float(self.user_alpha), 0.01),
+                        random_state=self.random_state)
+        return U @ self.item_repr_.T + self.item_bias_
 
     def _factor_form(self):
         ones = np.ones((len(self.user_repr_), 1), np.float32)

@@ -26,8 +26,8 @@ class PopularityRecommender(Recommender):
         counts = item_user_counts(user_items).astype(np.float32)
         self.item_scores_ = counts / max(1.0, counts.max())
 
-    def _score(self, user_index):
-        return np.broadcast_to(self.item_scores_, (len(user_index), len(self.item_scores_))).copy()
+    def _score_history(self, X, R):
+        return np.broadcast_to(self.item_scores_, (X.shape[0], len(self.item_scores_))).copy()
 
     def similar_items_index(self, item_index, k=10):
         self._check_fitted()
@@ -93,11 +93,9 @@ class RepurchaseRecommender(RecentPopularityRecommender):
 
     name = "repurchase"
 
-    def _score(self, user_index):
-        sc = super()._score(user_index)
-        X = self.user_items_[user_index]
-        rows = np.repeat(np.arange(len(user_index)), np.diff(X.indptr))
-        R = self.recency_[user_index] if self.recency_ is not None else None
+    def _score_history(self, X, R):
+        sc = super()._score_history(X, R)
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
         if R is not None and R.nnz == X.nnz:
             own = 1.0 / R.data + 1e-3 * X.data  # most recent first, frequency breaks ties
         else:

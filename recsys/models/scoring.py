@@ -31,6 +31,20 @@ def mask_pairs(scores: np.ndarray, pairs: sp.csr_matrix) -> np.ndarray:
     return scores
 
 
+def blocked_items(candidates, n_items: int) -> np.ndarray | None:
+    """Mask of items outside ``candidates`` (item indices to rank among; None: all items)."""
+    if candidates is None:
+        return None
+    blocked = np.ones(n_items, bool)
+    blocked[np.asarray(candidates, np.int64)] = False
+    return blocked
+
+
+def list_masks(seen: sp.csr_matrix | None, exclude: sp.csr_matrix | None) -> tuple:
+    """The pair masks of a list job: the seen items (None: kept) and further exclusions."""
+    return tuple(M for M in (seen, exclude) if M is not None)
+
+
 def topk_blocks(score, user_index: np.ndarray, k: int, *, n_items: int, masks=(), blocked=None,
                 batch_size: int = 1024, n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` items of users scored in blocks of ``batch_size``, in threads.

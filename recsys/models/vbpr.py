@@ -12,6 +12,7 @@ from visual.devices import resolve_device
 from recsys.vectors import normalize_rows
 
 from .base import Recommender
+from .foldin import fold_in_bpr
 
 
 def _device(name: str):
@@ -185,6 +186,10 @@ class VBPRRecommender(Recommender):
 
     def _score(self, user_index):
         return self._user_repr[user_index] @ self._item_repr.T
+
+    def _score_history(self, X, R):
+        Q, b = self._item_repr[:, :-1], self._item_repr[:, -1]
+        return fold_in_bpr(Q, b, X, reg=self.reg, random_state=self.random_state) @ Q.T + b
 
     def _factor_form(self):
         return self._user_repr, self._item_repr

@@ -117,11 +117,9 @@ class VisualContentRecommender(Recommender):
             out[s:s + step] = np.log(dens + 1e-30)
         return out
 
-    def _score(self, user_index):
-        X = self.user_items_[user_index]
-        R = None
-        if self.half_life_days is not None and getattr(self, "recency_", None) is not None:
-            R = self.recency_[user_index]
+    def _score_history(self, X, R):
+        if self.half_life_days is None:
+            R = None
         if self.profile == "kernel":
             W = self._weights(X, R)
             sc = self._kernel_scores(W)

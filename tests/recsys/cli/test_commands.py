@@ -5,12 +5,13 @@ outputs merely echo back from the arguments."""
 import json
 import os
 import re
+import shlex
 import shutil
 
 import numpy as np
 import pandas as pd
 
-from tests.helpers import demo_table, make_image
+from tests.helpers import ROOT, demo_table, make_image
 from tests.helpers import read_jsonl, visrec
 
 
@@ -100,7 +101,7 @@ def test_help_lists_every_model_and_unknown_models_are_refused(tmp_path, demo):
 
 def test_demo_end_to_end(tmp_path, demo):
     out = tmp_path / "demo-out"
-    visrec("demo", "--out", out, "--cache", demo.cache)
+    run = visrec("demo", "--out", out, "--cache", demo.cache)
     seen, catalog = histories(demo), catalog_ids(demo)
     cat = demo_table(demo, "catalog.csv")
     new = set(cat.loc[cat["new_arrival"].astype(int) == 1, "item_id"])
@@ -148,6 +149,18 @@ def test_demo_end_to_end(tmp_path, demo):
     html = (out / "report.html").read_text()
     assert html.count("data:image/jpeg;base64,") >= 20  # thumbnails inlined ...
     assert not re.search(r"""(src|href)=["']https?://""", html)  # ... and nothing fetched from the network
+
+    # the demo prints the exact command that serves its model; it starts and answers
+    line = next(ln.strip() for ln in run.stdout.splitlines() if ln.strip().startswith("visrec serve "))
+    from tests.recsys.serve.serving import Server
+    server = Server(*shlex.split(line)[2:], env={"VISREC_READ_KEY": "", "VISREC_ADMIN_KEY": ""}, cwd=ROOT)
+    try:
+        server.wait_ready()
+        import httpx
+        r = httpx.get(f"{server.url}/v1/items/{sorted(catalog)[0]}/similar", params={"k": 5}).json()
+        assert len(r["items"]) == 5 and r["items"][0]["title"] and r["model"].startswith("hybrid@")
+    finally:
+        server.stop()
 
 
 # -- similar items ----------------------------------------------------------------------------------------------

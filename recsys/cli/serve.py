@@ -1,0 +1,62 @@
+"""``visrec serve``: the HTTP service for a saved model (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+
+from .options import UsageError, positive_int
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def add_parser(sub):
+    s = sub.add_parser("serve", help="serve a saved model over HTTP (similar items, user and session lists, "
+                                     "search by photo, catalog changes)")
+    s.add_argument("--model", required=True, help="saved model folder (visrec train --out, visrec demo's OUT/model)")
+    s.add_argument("--catalog", help="catalog CSV/Parquet: titles, categories, prices, image_url, in_stock")
+    s.add_argument("--images-root", help="folder of the catalog's photos (also where POST /v1/items may read "
+                                         "image_path from)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--keys", help="API keys TOML file (see recsys/serve/keys.py); else $VISREC_READ_KEY / "
+                                  "$VISREC_ADMIN_KEY; without keys the server is open and listens on loopback only")
+    s.add_argument("--allow-origin", action="append", default=[],
+                   help="shop page origin allowed to call the API from a browser (repeatable)")
+    s.add_argument("--max-upload-mb", type=float, default=10.0, help="largest photo upload (default 10 MB)")
+    s.add_argument("--state", help="SQLite file of catalog changes (default MODEL.serve.sqlite beside the model)")
+    s.add_argument("--cache-k", type=positive_int, default=100, help="top-list length cached per user and item")
+    s.add_argument("--no-warm", action="store_true", help="do not fill the caches at start (compute on demand)")
+    s.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    s.set_defaults(func=run)
+
+
+def _loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run(args):
+    import uvicorn
+
+    from recsys.serve import KeyRing, create_app
+    keys = KeyRing.from_file(args.keys) if args.keys else KeyRing.from_env()
+    if not keys and not _loopback(args.host):
+        raise UsageError(f"refusing to listen on {args.host} without API keys: anyone could call the admin "
+                         "endpoints. Give --keys keys.toml (or $VISREC_ADMIN_KEY), or listen on 127.0.0.1")
+    if args.max_upload_mb <= 0:
+        raise UsageError("--max-upload-mb must be positive")
+    app = create_app(args.model, catalog=args.catalog, images_root=args.images_root, keys=keys,
+                     allow_origins=args.allow_origin, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+                     state_path=args.state, cache_k=args.cache_k, warm=not args.no_warm)
+    m = app.state.holder.current
+    if not keys:
+        print("[serve] no API keys: open access, listening on loopback only", file=sys.stderr, flush=True)
+    print(f"[serve] {m.name}@{m.version}: {m.model.n_items} items, {len(m.model.users_)} users; "
+          f"http://{args.host}:{args.port}/docs", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                server_header=False, timeout_graceful_shutdown=10)

@@ -1,0 +1,147 @@
+"""Read endpoints: similar items, a known user's list, an anonymous session's list, search by photo."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from recsys.data import UnknownIdError
+
+from .access import require
+from .errors import APIError
+from .schemas import MAX_K, Error, ItemList, ItemState, SessionList, SessionRequest
+from .uploads import embed_photo, read_image_upload
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(require("read"))],
+                   responses={401: {"model": Error}, 403: {"model": Error}, 422: {"model": Error},
+                              429: {"model": Error}})
+
+K = Query(10, ge=1, le=MAX_K, description="how many items")
+EXCLUDE = Query([], description="item ids never to return (repeatable)", max_length=500)
+CATEGORY = Query([], description="only items of these categories (repeatable)", max_length=50)
+IN_STOCK = Query(True, description="only items in stock (false: sold-out items too)")
+
+
+def json_answer(body: dict) -> Response:
+    """The answer serialised once with orjson (the documented schema is the response model)."""
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _served(request: Request):
+    return request.app.state.holder.current
+
+
+def _answer(m, idx, sc, **extra) -> dict:
+    return {"rec_id": uuid.uuid4().hex, "model": f"{m.name}@{m.version}", "items": m.describe(idx, sc), **extra}
+
+
+def _known(m, exclude):
+    idx = m.model.items_.to_index(list(exclude), missing="ignore")
+    return idx[idx >= 0]
+
+
+def _item(m, item_id: str) -> int:
+    try:
+        return m.item_index(item_id)
+    except UnknownIdError:
+        raise APIError(404, "unknown item", f"item {item_id!r} is not in the served catalog") from None
+
+
+@router.get("/items/{item_id}/similar", response_model=ItemList, responses={404: {"model": Error}})
+async def similar_items(request: Request, item_id: str = Path(max_length=200), k: int = K,
+                        mode: Literal["visual", "hybrid"] | None = Query(
+                            None, description="visual neighbours, or visual + co-interaction (default: visual "
+                                              "when the model has images)"),
+                        exclude: list[str] = EXCLUDE, category: list[str] = CATEGORY, in_stock: bool = IN_STOCK):
+    """Items similar to ``item_id`` -- photo-only items included."""
+    m = _served(request)
+    with m.lock.read():  # cached lists answer in the event loop; others are computed in a thread
+        i = _item(m, item_id)
+        mode = mode or ("visual" if m.vectors is not None else "hybrid")
+        if mode == "visual" and m.vectors is None:
+            raise APIError(422, "no images", f"model {m.name!r} has no image vectors; use mode=hybrid")
+        allowed = m.allowed(_known(m, exclude), category, in_stock)
+        got = m.similar_cached(i, k, mode, allowed)
+    if got is None:
+        got = await run_in_threadpool(_locked, m, m.similar, i, k, mode, allowed)
+    return json_answer(_answer(m, *got))
+
+
+@router.get("/users/{user_id}/recommendations", response_model=ItemList, responses={404: {"model": Error}})
+async def user_recommendations(request: Request, user_id: str = Path(max_length=200), k: int = K,
+                               exclude_seen: bool = Query(True, description="leave out the user's past items"),
+                               exclude: list[str] = EXCLUDE, category: list[str] = CATEGORY,
+                               in_stock: bool = IN_STOCK):
+    """A known user's list (for visitors without an account, use POST /v1/recommendations)."""
+    m = _served(request)
+    with m.lock.read():
+        try:
+            u = m.user_index(user_id)
+        except UnknownIdError:
+            raise APIError(404, "unknown user", f"user {user_id!r} is not known to the model; send the "
+                           "session's items to POST /v1/recommendations instead") from None
+        allowed = m.allowed(_known(m, exclude), category, in_stock)
+        got = m.user_cached(u, k, allowed, exclude_seen)
+    if got is None:
+        got = await run_in_threadpool(_locked, m, m.for_user, u, k, allowed, exclude_seen)
+    return json_answer(_answer(m, *got))
+
+
+def _locked(m, fn, *args):
+    with m.lock.read():
+        return fn(*args)
+
+
+@router.post("/recommendations", response_model=SessionList)
+def session_recommendations(request: Request, body: SessionRequest):
+    """An anonymous visitor's list, from the items of the session (viewed, carted)."""
+    m = _served(request)
+    if not m.model.scores_sessions:
+        try:
+            m.model.recommend_items_for([[]], 1)
+        except NotImplementedError as e:
+            raise APIError(422, "sessions not supported", str(e)) from None
+    with m.lock.read():
+        idx, sc, unknown = m.for_session(body.item_ids, body.k,
+                                         m.allowed(_known(m, body.exclude), body.category, body.in_stock))
+        return json_answer(_answer(m, idx, sc, unknown_item_ids=unknown))
+
+
+@router.get("/items/{item_id}", response_model=ItemState, responses={404: {"model": Error}})
+def item_state(request: Request, item_id: str = Path(max_length=200)):
+    """An item's stock and visibility as the service applies them."""
+    m = _served(request)
+    with m.lock.read():
+        i = _item(m, item_id)
+        info = m.info.get(item_id, {})
+        return {"item_id": item_id, "in_stock": bool(m.in_stock[i]), "hidden": bool(m.hidden[i]),
+                "title": info.get("title"), "category": info.get("category"),
+                "has_image": bool(m.present is not None and m.present[i])}
+
+
+IMAGE_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["image"],
+    "properties": {"image": {"type": "string", "format": "binary",
+                             "description": "the photo (JPEG, PNG, WebP...)"}}}}}}}
+
+
+@router.post("/search/image", response_model=ItemList, openapi_extra=IMAGE_FORM,
+             responses={413: {"model": Error}, 415: {"model": Error}})
+async def search_image(request: Request, k: int = K, exclude: list[str] = EXCLUDE, category: list[str] = CATEGORY,
+                       in_stock: bool = IN_STOCK):
+    """Catalog items that look like an uploaded photo. The photo is read into memory only: never
+    written to disk, cached or logged."""
+    m = _served(request)
+    if m.photo is None:
+        raise APIError(422, "no images", f"model {m.name!r} has no image vectors to search")
+    data, _ = await read_image_upload(request, request.app.state.max_upload_bytes)
+    query = await run_in_threadpool(embed_photo, m, data)
+    del data
+    with m.lock.read():
+        idx, sc = m.search_photo(query, k, m.allowed(_known(m, exclude), category, in_stock))
+        return json_answer(_answer(m, idx, sc))

@@ -1,0 +1,74 @@
+"""Request and answer bodies of the HTTP API (they make the OpenAPI document at ``/docs``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_K = 200
+MAX_IDS = 500
+
+
+class Item(BaseModel):
+    item_id: str
+    score: float
+    title: str | None = None
+    category: str | None = None
+    price: float | None = None
+    image_url: str | None = None
+
+
+class ItemList(BaseModel):
+    rec_id: str = Field(description="Identifies this answer; send it back with impression/click events")
+    model: str = Field(description="name@version of the model that answered")
+    items: list[Item]
+
+
+class SessionList(ItemList):
+    unknown_item_ids: list[str] = Field(default_factory=list,
+                                        description="session items the model does not know (ignored)")
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_ids: list[str] = Field(max_length=MAX_IDS, description="items viewed/carted in this session, oldest first")
+    k: int = Field(10, ge=1, le=MAX_K)
+    exclude: list[str] = Field(default_factory=list, max_length=MAX_IDS)
+    category: list[str] = Field(default_factory=list, max_length=50)
+    in_stock: bool = True
+
+
+class ItemEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    in_stock: bool | None = None
+    hidden: bool | None = None
+    title: str | None = Field(None, max_length=500)
+    category: str | None = Field(None, max_length=200)
+
+
+class NewItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: str = Field(min_length=1, max_length=200)
+    image_path: str = Field(min_length=1, max_length=1000,
+                            description="photo path relative to the server's --images-root")
+    title: str | None = Field(None, max_length=500)
+    category: str | None = Field(None, max_length=200)
+    in_stock: bool | None = None
+
+
+class ItemState(BaseModel):
+    item_id: str
+    in_stock: bool
+    hidden: bool
+    title: str | None = None
+    category: str | None = None
+    has_image: bool
+
+
+class Reload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model_dir: str | None = Field(None, description="folder of the model to serve (default: the current one)")
+
+
+class Error(BaseModel):
+    error: str
+    detail: str | list | dict | None = None
