@@ -44,6 +44,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -183,11 +189,14 @@ def main(argv=None):
             for c in [int(x) for x in args.concurrency.split(",")]:
                 for kind in kinds:
                     n = args.photo_requests if kind == "photo" else args.requests
+                    cpu0 = cpu_seconds(proc.pid)
                     r = asyncio.run(run_load(url, make_requests(kind, n, users, items, photos, rng), c))
+                    r["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - cpu0) * 1000 / n, 2)
                     r["endpoint"] = kind
                     result["runs"].append(r)
                     print(f"{kind:8s} c={c:<3d} {r['qps']:8.1f} qps  p50 {r['p50_ms']:7.2f} ms  "
-                          f"p99 {r['p99_ms']:7.2f} ms  errors {r['errors']}", flush=True)
+                          f"p99 {r['p99_ms']:7.2f} ms  errors {r['errors']}  server CPU "
+                          f"{r['server_cpu_ms_per_request']} ms/request", flush=True)
             if args.mixed:
                 mix = []
                 for kind, share in (("similar", 0.4), ("user", 0.3), ("session", 0.25), ("photo", 0.05)):
@@ -212,10 +221,11 @@ def main(argv=None):
             proc.terminate()
             proc.wait(30)
     Path(args.out).write_text(json.dumps(result, indent=1))
-    print("\n| endpoint | concurrency | requests | QPS | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|")
+    print("\n| endpoint | concurrency | requests | QPS | p50 ms | p99 ms | errors | server CPU ms/request |\n"
+          "|---|---|---|---|---|---|---|---|")
     for r in result["runs"]:
         print(f"| {r['endpoint']} | {r['concurrency']} | {r['requests']} | {r['qps']} | {r['p50_ms']} | "
-              f"{r['p99_ms']} | {r['errors']} |")
+              f"{r['p99_ms']} | {r['errors']} | {r.get('server_cpu_ms_per_request', '')} |")
 
 
 if __name__ == "__main__":

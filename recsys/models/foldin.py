@@ -39,14 +39,14 @@ def fold_in_als(item_factors: np.ndarray, confidence: sp.csr_matrix, regularizat
 
 
 def fold_in_bpr(item_repr: np.ndarray, item_bias: np.ndarray, X: sp.csr_matrix, reg: float = 0.01,
-                n_negatives: int = 256, max_pairs: int = 8192, iterations: int = 8,
-                random_state: int = 0) -> np.ndarray:
+                n_negatives: int = 256, iterations: int = 10, random_state: int = 0) -> np.ndarray:
     """User vectors for a BPR-trained factor model (``score = u . q_i + b_i``), items fixed.
 
     Minimises the model's own objective for each history: the mean over (history item ``i``,
     sampled item ``j``) of ``softplus(-(u . (q_i - q_j) + b_i - b_j)) + reg |u|^2`` by Newton
-    steps (the loss is convex in ``u``). Negatives are a fixed seeded sample, so a history always
-    gets the same vector.
+    steps (the loss is convex in ``u``). The gradient and Hessian over all ``|history| x
+    n_negatives`` pairs are formed from the two item blocks without building the pairs. Negatives
+    are a fixed seeded sample, so a history always gets the same vector.
     """
     X = sp.csr_matrix(X)
     n_items, d = item_repr.shape
@@ -55,24 +55,24 @@ def fold_in_bpr(item_repr: np.ndarray, item_bias: np.ndarray, X: sp.csr_matrix, 
     neg_all = rng.choice(n_items, size=min(n_negatives, n_items), replace=False)
     Q = item_repr.astype(np.float64)
     b = item_bias.astype(np.float64)
+    eye = 2 * reg * np.eye(d)
     for r in range(X.shape[0]):
-        pos = X.indices[X.indptr[r]:X.indptr[r + 1]]
+        pos = np.unique(X.indices[X.indptr[r]:X.indptr[r + 1]])
         if len(pos) == 0:
             continue
-        neg = np.setdiff1d(neg_all, pos, assume_unique=False)
-        if len(pos) * len(neg) > max_pairs:  # long histories: fewer negatives each
-            neg = neg[:max(8, max_pairs // len(pos))]
-        D = (Q[pos][:, None, :] - Q[neg][None, :, :]).reshape(-1, d)
-        db = (b[pos][:, None] - b[neg][None, :]).ravel()
+        neg = np.setdiff1d(neg_all, pos)
+        P, N = Q[pos], Q[neg]
+        bp, bn = b[pos], b[neg]
+        m = len(pos) * len(neg)
         u = np.zeros(d)
-        m = len(D)
         for _ in range(iterations):
-            x = D @ u + db
-            s = 1.0 / (1.0 + np.exp(x))          # sigma(-x): the gradient weight of softplus(-x)
-            g = -(D.T @ s) / m + 2 * reg * u
-            h = s * (1.0 - s)
-            H = (D.T * h) @ D / m + 2 * reg * np.eye(d)
-            step = np.linalg.solve(H, g)
+            x = (P @ u + bp)[:, None] - (N @ u + bn)[None, :]   # margins of every pair
+            S = 1.0 / (1.0 + np.exp(x))                           # sigma(-x): softplus(-x)' weight
+            H = S * (1.0 - S)
+            g = -(S.sum(1) @ P - S.sum(0) @ N) / m + 2 * reg * u
+            cross = P.T @ H @ N
+            Hess = ((P.T * H.sum(1)) @ P + (N.T * H.sum(0)) @ N - cross - cross.T) / m + eye
+            step = np.linalg.solve(Hess, g)
             u -= step
             if np.abs(step).max() < 1e-6:
                 break

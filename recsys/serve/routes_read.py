@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -14,6 +13,7 @@ from recsys.data import UnknownIdError
 
 from .access import require
 from .errors import APIError
+from .query import FILTER_PARAMS, K_PARAM, MODE_PARAM, SEEN_PARAM, list_query
 from .schemas import MAX_K, Error, ItemList, ItemState, SessionList, SessionRequest
 from .uploads import embed_photo, read_image_upload
 
@@ -52,32 +52,29 @@ def _item(m, item_id: str) -> int:
         raise APIError(404, "unknown item", f"item {item_id!r} is not in the served catalog") from None
 
 
-@router.get("/items/{item_id}/similar", response_model=ItemList, responses={404: {"model": Error}})
-async def similar_items(request: Request, item_id: str = Path(max_length=200), k: int = K,
-                        mode: Literal["visual", "hybrid"] | None = Query(
-                            None, description="visual neighbours, or visual + co-interaction (default: visual "
-                                              "when the model has images)"),
-                        exclude: list[str] = EXCLUDE, category: list[str] = CATEGORY, in_stock: bool = IN_STOCK):
+@router.get("/items/{item_id}/similar", response_model=ItemList, responses={404: {"model": Error}},
+            openapi_extra={"parameters": [K_PARAM, MODE_PARAM, *FILTER_PARAMS]})
+async def similar_items(request: Request, item_id: str = Path(max_length=200)):
     """Items similar to ``item_id`` -- photo-only items included."""
+    q = list_query(request, modes=("visual", "hybrid"))
     m = _served(request)
     with m.lock.read():  # cached lists answer in the event loop; others are computed in a thread
         i = _item(m, item_id)
-        mode = mode or ("visual" if m.vectors is not None else "hybrid")
+        mode = q.mode or ("visual" if m.vectors is not None else "hybrid")
         if mode == "visual" and m.vectors is None:
             raise APIError(422, "no images", f"model {m.name!r} has no image vectors; use mode=hybrid")
-        allowed = m.allowed(_known(m, exclude), category, in_stock)
-        got = m.similar_cached(i, k, mode, allowed)
+        allowed = m.allowed(_known(m, q.exclude), q.category, q.in_stock)
+        got = m.similar_cached(i, q.k, mode, allowed)
     if got is None:
-        got = await run_in_threadpool(_locked, m, m.similar, i, k, mode, allowed)
+        got = await run_in_threadpool(_locked, m, m.similar, i, q.k, mode, allowed)
     return json_answer(_answer(m, *got))
 
 
-@router.get("/users/{user_id}/recommendations", response_model=ItemList, responses={404: {"model": Error}})
-async def user_recommendations(request: Request, user_id: str = Path(max_length=200), k: int = K,
-                               exclude_seen: bool = Query(True, description="leave out the user's past items"),
-                               exclude: list[str] = EXCLUDE, category: list[str] = CATEGORY,
-                               in_stock: bool = IN_STOCK):
+@router.get("/users/{user_id}/recommendations", response_model=ItemList, responses={404: {"model": Error}},
+            openapi_extra={"parameters": [K_PARAM, SEEN_PARAM, *FILTER_PARAMS]})
+async def user_recommendations(request: Request, user_id: str = Path(max_length=200)):
     """A known user's list (for visitors without an account, use POST /v1/recommendations)."""
+    q = list_query(request)
     m = _served(request)
     with m.lock.read():
         try:
@@ -85,10 +82,10 @@ async def user_recommendations(request: Request, user_id: str = Path(max_length=
         except UnknownIdError:
             raise APIError(404, "unknown user", f"user {user_id!r} is not known to the model; send the "
                            "session's items to POST /v1/recommendations instead") from None
-        allowed = m.allowed(_known(m, exclude), category, in_stock)
-        got = m.user_cached(u, k, allowed, exclude_seen)
+        allowed = m.allowed(_known(m, q.exclude), q.category, q.in_stock)
+        got = m.user_cached(u, q.k, allowed, q.exclude_seen)
     if got is None:
-        got = await run_in_threadpool(_locked, m, m.for_user, u, k, allowed, exclude_seen)
+        got = await run_in_threadpool(_locked, m, m.for_user, u, q.k, allowed, q.exclude_seen)
     return json_answer(_answer(m, *got))
 
 

@@ -141,3 +141,20 @@ def test_sessions_survive_save_and_load(fitted, demo, tmp_path):
     b, sb = m2.recommend_items_for(h, k=10)
     assert a.tolist() == b.tolist()
     np.testing.assert_allclose(sa, sb, rtol=1e-4)
+
+
+def test_bpr_fold_in_reaches_the_optimum_of_the_pairwise_loss():
+    """At the folded-in vector the gradient of the BPR loss over every (history item, negative)
+    pair -- written out pair by pair -- vanishes."""
+    from recsys.models.foldin import fold_in_bpr
+    rng = np.random.default_rng(1)
+    Q, b = rng.normal(size=(3000, 40)), rng.normal(size=3000) * 0.1
+    pos = rng.choice(3000, 30, replace=False)
+    X = sp.csr_matrix((np.ones(30), (np.zeros(30, int), pos)), shape=(1, 3000))
+    u = fold_in_bpr(Q, b, X, reg=0.01, n_negatives=256, random_state=0)[0].astype(np.float64)
+    neg = np.setdiff1d(np.random.default_rng(0).choice(3000, 256, replace=False), pos)
+    D = (Q[pos][:, None, :] - Q[neg][None, :, :]).reshape(-1, 40)
+    db = (b[pos][:, None] - b[neg][None, :]).ravel()
+    s = 1.0 / (1.0 + np.exp(D @ u + db))
+    grad = -(D.T @ s) / len(D) + 2 * 0.01 * u
+    assert np.abs(grad).max() < 1e-5 and np.abs(u).max() > 0.1
