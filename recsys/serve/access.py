@@ -24,6 +24,8 @@ def require(role: str):
         if presented is None:
             auth = request.headers.get("authorization", "")
             presented = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+        if presented is None and role == "events":  # navigator.sendBeacon cannot set headers
+            presented = request.query_params.get("key")
         key = keys.find(presented)
         if key is None:
             raise APIError(401, "unauthorized", "send a valid API key in the X-API-Key header",

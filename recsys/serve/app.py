@@ -18,6 +18,7 @@ from recsys import __version__
 
 from .access import require
 from .changes import CatalogChanges
+from .events import EventLog
 from .errors import install_error_handlers
 from .holder import ModelHolder
 from .keys import KeyRing
@@ -54,7 +55,7 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
     max_upload_bytes : int
         Largest photo upload (413 above).
     state_path : path, optional
-        SQLite file of catalog changes (default :func:`default_state_path`).
+        SQLite file of catalog changes and events (default :func:`default_state_path`).
     cache_k : int
         Length of the top lists cached per user and per item.
     warm : bool
@@ -67,6 +68,7 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
         keys = KeyRing.from_file(keys)
     keys = KeyRing.from_env() if keys is None else keys
     changes = CatalogChanges(state_path or default_state_path(model_dir))
+    events = EventLog(changes.path)
     metrics = Metrics()
     holder = ModelHolder(model_dir, catalog=catalog, changes=changes, cache_k=cache_k, warm=warm,
                          photo_search=photo_search, metrics=metrics)
@@ -81,18 +83,22 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
                 pass  # not the main thread or no SIGHUP on this platform
         yield
         holder.close()
+        events.close()
         changes.close()
 
     app = FastAPI(title="visrec", version=__version__, lifespan=lifespan,
                   description="Visually similar items, personal and session lists, search by photo.")
     app.state.holder, app.state.keys, app.state.changes, app.state.metrics = holder, keys, changes, metrics
+    app.state.events = events
     app.state.max_upload_bytes = int(max_upload_bytes)
     app.state.images_root = Path(images_root).resolve() if images_root else None
     install_error_handlers(app)
 
     from .routes_admin import router as admin_router
+    from .routes_events import router as events_router
     from .routes_read import router as read_router
     app.include_router(read_router)
+    app.include_router(events_router)
     app.include_router(admin_router)
 
     @app.get("/healthz", tags=["ops"])
@@ -106,7 +112,8 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
         m = request.app.state.holder.current
         return {"status": "ready", "model": f"{m.name}@{m.version}", "model_dir": str(m.dir),
                 "items": m.model.n_items, "users": len(m.model.users_), "cached_users": len(m.user_cache),
-                "cached_item_lists": len(m.similar_cache), "photo_search": m.photo is not None,
+                "cached_item_lists": len(m.similar_cache), "cache_bytes": m.memory_bytes(),
+                "photo_search": m.photo is not None,
                 "sessions": m.model.scores_sessions}
 
     @app.get("/metrics", tags=["ops"], dependencies=[Depends(require("admin"))],

@@ -5,7 +5,8 @@ Keys come from a TOML file (``--keys keys.toml``)::
     [[key]]
     name = "shop-frontend"     # shown in logs and metrics instead of the key
     key = "pk_live_..."         # at least 16 characters
-    role = "read"               # read: list and search endpoints (safe in a browser page)
+    role = "read"               # read: list and search endpoints, and events (safe in a browser page)
+                                # events: only POST /v1/events (a shop backend sending carts/purchases)
                                 # admin: everything, catalog changes and reloads included
     rate = 50                   # requests per second (token bucket), default 50
     burst = 100                 # bucket size, default 2 x rate
@@ -24,7 +25,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-ROLES = ("read", "admin")
+ROLES = ("read", "events", "admin")
 MIN_KEY_LENGTH = 16
 
 
@@ -40,7 +41,9 @@ class ApiKey:
         return f"ApiKey(name={self.name!r}, role={self.role!r}, rate={self.rate}, burst={self.burst})"
 
     def allows(self, role: str) -> bool:
-        return self.role == "admin" or self.role == role
+        if self.role == "admin" or self.role == role:
+            return True
+        return role == "events" and self.role == "read"  # browser pages send impressions and clicks
 
 
 class KeysFileError(ValueError):

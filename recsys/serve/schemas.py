@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_K = 200
 MAX_IDS = 500
@@ -72,3 +74,34 @@ class Reload(BaseModel):
 class Error(BaseModel):
     error: str
     detail: str | list | dict | None = None
+
+
+ID = Field(None, min_length=1, max_length=200)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["impression", "click", "cart", "purchase"]
+    event_id: str = Field(min_length=1, max_length=100, description="unique per event: resends are dropped")
+    item_id: str = Field(min_length=1, max_length=200)
+    rec_id: str | None = Field(None, max_length=64, description="the rec_id of the answer that showed the item")
+    variant: str | None = Field(None, max_length=64)
+    user_id: str | None = ID
+    visitor_id: str | None = ID
+    position: int | None = Field(None, ge=0, le=10000, description="0-based position in the list shown")
+
+    @model_validator(mode="after")
+    def _who(self):
+        if not self.user_id and not self.visitor_id:
+            raise ValueError("an event needs a user_id or a visitor_id")
+        return self
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[Event] = Field(min_length=1, max_length=1000)
+
+
+class EventsStored(BaseModel):
+    received: int
+    stored: int = Field(description="newly stored (events whose event_id was already stored are dropped)")
