@@ -21,6 +21,7 @@ from .changes import CatalogChanges
 from .events import EventLog
 from .errors import install_error_handlers
 from .holder import ModelHolder
+from .routes_images import Thumbnails, catalog_photos
 from .keys import KeyRing
 from .telemetry import Metrics, MetricsMiddleware
 from .uploads import DEFAULT_MAX_UPLOAD_BYTES
@@ -90,15 +91,18 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
                   description="Visually similar items, personal and session lists, search by photo.")
     app.state.holder, app.state.keys, app.state.changes, app.state.metrics = holder, keys, changes, metrics
     app.state.events = events
+    app.state.thumbnails = Thumbnails(catalog_photos(catalog))
     app.state.max_upload_bytes = int(max_upload_bytes)
     app.state.images_root = Path(images_root).resolve() if images_root else None
     install_error_handlers(app)
 
     from .routes_admin import router as admin_router
     from .routes_events import router as events_router
+    from .routes_images import router as images_router
     from .routes_read import router as read_router
     app.include_router(read_router)
     app.include_router(events_router)
+    app.include_router(images_router)
     app.include_router(admin_router)
 
     @app.get("/healthz", tags=["ops"])

@@ -4,6 +4,7 @@ cached in memory, and the catalog changes replayed from the SQLite store."""
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import quote
 import threading
 from pathlib import Path
 
@@ -58,10 +59,12 @@ class ServedModel:
         df = catalog.df
         idx = self.model.items_.to_index(df["item_id"].tolist(), missing="ignore")
         cols = [c for c in META_COLUMNS if c in df.columns]
-        for row, i in zip(df[["item_id", *cols]].itertuples(index=False), idx):
-            meta = {c: v for c, v in zip(cols, row[1:]) if v is not None and v == v}
+        for row, i in zip(df[["item_id", "image", *cols]].itertuples(index=False), idx):
+            meta = {c: v for c, v in zip(cols, row[2:]) if v is not None and v == v}
             if "price" in meta:
                 meta["price"] = float(meta["price"])
+            if "image_url" not in meta and isinstance(getattr(row, "image", None), str):
+                meta["image_url"] = f"/v1/items/{quote(row[0], safe='')}/image"  # served thumbnail
             if meta:
                 self.info[row[0]] = {k: (v if k == "price" else str(v)) for k, v in meta.items()}
             if i >= 0 and "category" in meta:

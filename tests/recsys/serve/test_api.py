@@ -252,3 +252,18 @@ def test_keys_file_errors_name_the_entry(tmp_path):
     ring = KeyRing.from_env({"VISREC_READ_KEY": READ_KEY})
     assert ring.find(READ_KEY).role == "read" and ring.find(ADMIN_KEY) is None
     assert READ_KEY not in repr(ring.keys)
+
+
+def test_items_carry_a_thumbnail_url_served_with_an_etag(client):
+    item = client.get("/v1/items/fm0001/similar", params={"k": 1}, headers=read()).json()["items"][0]
+    url = item["image_url"]
+    assert url == f"/v1/items/{item['item_id']}/image"
+    r = client.get(url, params={"size": 128})  # no key: <img> tags cannot send one
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    img = Image.open(io.BytesIO(r.content))
+    assert max(img.size) <= 128 and "max-age" in r.headers["cache-control"]
+    again = client.get(url, params={"size": 128}, headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+    assert client.get(url, params={"size": 999}).status_code == 422
+    missing = client.get("/v1/items/ghost/image")
+    assert missing.status_code == 404 and missing.json()["error"] == "no image"
