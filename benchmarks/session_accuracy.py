@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recsys.models import HybridRecommender
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -123,7 +125,7 @@ def evaluate_model(model, train, feats, test, users, k, n_calls, threads) -> dic
             "fit_seconds": round(t1 - t0, 2), "known_batch_seconds": round(t2 - t1, 3),
             "session_batch_seconds": round(t3 - t2, 3), "visual": bool(model.uses_visual),
             "params": {p: v for p, v in model.get_params().items() if p != "progress"},
-            **({"learned_weights": np.asarray(model.weights_).round(3).tolist()} if hasattr(model, "weights_") else {})}
+            **({"blend_weights": model.weights_.round(3).tolist()} if isinstance(model, HybridRecommender) else {})}
 
 
 def table(results: dict, k: int) -> str:
