@@ -70,7 +70,7 @@ async def add_item(request: Request):
     vector = await run_in_threadpool(embed_photo, m, data)
     del data
     await run_in_threadpool(_add, request, m, item_id, vector, fields)
-    return _state(m, item_id)
+    return m.state(item_id)
 
 
 def _add(request, m, item_id, vector, fields):
@@ -83,14 +83,6 @@ def _add(request, m, item_id, vector, fields):
     request.app.state.changes.add_item(item_id, vector, dict(m.model.feature_signature_ or {}), **fields)
 
 
-def _state(m, item_id):
-    i = m.item_index(item_id)
-    info = m.info.get(item_id, {})
-    return {"item_id": item_id, "in_stock": bool(m.in_stock[i]), "hidden": bool(m.hidden[i]),
-            "title": info.get("title"), "category": info.get("category"),
-            "has_image": bool(m.present is not None and m.present[i])}
-
-
 @router.patch("/items/{item_id}", response_model=ItemState, responses={404: {"model": Error}})
 def edit_item(request: Request, body: ItemEdit, item_id: str = Path(max_length=200)):
     """Mark an item sold out / back in stock, hide or show it, or change its title or category; the
@@ -101,7 +93,7 @@ def edit_item(request: Request, body: ItemEdit, item_id: str = Path(max_length=2
     fields = body.model_dump(exclude_none=True)
     request.app.state.changes.update(item_id, **fields)  # committed before the answer
     m.edit_item(item_id, **fields)
-    return _state(m, item_id)
+    return m.state(item_id)
 
 
 @router.post("/admin/reload", responses={200: {"description": "the new model serves"}})

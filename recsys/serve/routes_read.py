@@ -98,14 +98,12 @@ def _locked(m, fn, *args):
 def session_recommendations(request: Request, body: SessionRequest):
     """An anonymous visitor's list, from the items of the session (viewed, carted)."""
     m = _served(request)
-    if not m.model.scores_sessions:
-        try:
-            m.model.recommend_items_for([[]], 1)
-        except NotImplementedError as e:
-            raise APIError(422, "sessions not supported", str(e)) from None
     with m.lock.read():
-        idx, sc, unknown = m.for_session(body.item_ids, body.k,
-                                         m.allowed(_known(m, body.exclude), body.category, body.in_stock))
+        try:
+            idx, sc, unknown = m.for_session(body.item_ids, body.k,
+                                             m.allowed(_known(m, body.exclude), body.category, body.in_stock))
+        except NotImplementedError as e:  # the model cannot rank sessions: the message names those that can
+            raise APIError(422, "sessions not supported", str(e)) from None
         return json_answer(_answer(m, idx, sc, unknown_item_ids=unknown))
 
 
@@ -114,11 +112,8 @@ def item_state(request: Request, item_id: str = Path(max_length=200)):
     """An item's stock and visibility as the service applies them."""
     m = _served(request)
     with m.lock.read():
-        i = _item(m, item_id)
-        info = m.info.get(item_id, {})
-        return {"item_id": item_id, "in_stock": bool(m.in_stock[i]), "hidden": bool(m.hidden[i]),
-                "title": info.get("title"), "category": info.get("category"),
-                "has_image": bool(m.present is not None and m.present[i])}
+        _item(m, item_id)
+        return m.state(item_id)
 
 
 IMAGE_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {

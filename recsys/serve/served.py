@@ -51,6 +51,7 @@ class ServedModel:
             self.photo = PhotoSearch(self.model, device="cpu")
         self.user_cache: dict[int, tuple] = {}
         self.similar_cache: dict[tuple, tuple] = {}
+        self.skipped: list[str] = []  # recorded additions this model cannot take, with the reason
         if changes is not None:
             self.replay(changes.rows())
 
@@ -84,7 +85,7 @@ class ServedModel:
                 try:
                     self._add(r["item_id"], r["vector"])
                 except (ValueError, NotImplementedError) as e:  # e.g. a model with other vectors
-                    self.skipped = getattr(self, "skipped", []) + [f"{r['item_id']}: {e}"]
+                    self.skipped.append(f"{r['item_id']}: {e}")
                     continue
             if r["item_id"] in self.model.items_:
                 self._edit(r["item_id"], {k: r[k] for k in ("title", "category", "in_stock", "hidden")})
@@ -143,6 +144,14 @@ class ServedModel:
             ok = ok.copy()
             ok[exclude] = False
         return ok
+
+    def state(self, item_id: str) -> dict:
+        """An item's stock, visibility and metadata as the service applies them."""
+        i = self.item_index(item_id)
+        info = self.info.get(item_id, {})
+        return {"item_id": item_id, "in_stock": bool(self.in_stock[i]), "hidden": bool(self.hidden[i]),
+                "title": info.get("title"), "category": info.get("category"),
+                "has_image": bool(self.present is not None and self.present[i])}
 
     def item_index(self, item_id: str) -> int:
         return int(self.model.items_.to_index(item_id))
