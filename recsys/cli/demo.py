@@ -16,11 +16,23 @@ def add_parser(sub):
     d.add_argument("--out", default="visrec-demo", help="output folder (default ./visrec-demo)")
     d.add_argument("--k", type=positive_int, default=10)
     d.add_argument("--cache", default=None, help="embedding cache folder (default OUT/cache/embeddings)")
+    d.add_argument("--serve", action="store_true",
+                   help="then serve the model with the demo shop at http://127.0.0.1:PORT/demo (Ctrl-C stops)")
+    d.add_argument("--port", type=int, default=8000, help="port of --serve (default 8000)")
     d.set_defaults(func=run)
 
 
 def run(args):
-    run_demo(args.out, k=args.k, cache_dir=args.cache)
+    import shlex
+    summary = run_demo(args.out, k=args.k, cache_dir=args.cache)
+    if args.serve:
+        import argparse
+        from . import serve
+        parser = argparse.ArgumentParser(prog="visrec")
+        serve.add_parser(parser.add_subparsers())
+        serve_args = parser.parse_args([*shlex.split(summary["serve_command"])[1:], "--port", str(args.port)])
+        print(f"[demo] the demo shop: http://127.0.0.1:{args.port}/demo", flush=True)
+        return serve_args.func(serve_args)
 
 
 def new_arrival_precision(models: dict, catalog, shoppers_csv, k: int = 10) -> dict:
@@ -46,7 +58,8 @@ def serve_command(out) -> str:
     import shlex
     out = Path(out)
     return (f"visrec serve --model {shlex.quote(str(out / 'model'))} --catalog "
-            f"{shlex.quote(str(out / 'data' / 'catalog.csv'))} --images-root {shlex.quote(str(out / 'data'))}")
+            f"{shlex.quote(str(out / 'data' / 'catalog.csv'))} --images-root {shlex.quote(str(out / 'data'))} "
+            "--demo-page")
 
 
 def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict:
@@ -114,6 +127,6 @@ def run_demo(out, *, k: int = 10, cache_dir=None, progress: bool = True) -> dict
     print(f"[demo] wrote {out / 'recommendations.jsonl'}, {out / 'similar_items.jsonl'}, {out / 'report.html'}, "
           f"{out / 'compare' / 'report.html'} in {elapsed:.1f}s", flush=True)
     summary["serve_command"] = serve_command(out)
-    print(f"[demo] serve the saved model over HTTP (http://127.0.0.1:8000/docs):\n  {summary['serve_command']}",
-          flush=True)
+    print(f"[demo] serve the saved model over HTTP (API http://127.0.0.1:8000/docs, demo shop "
+          f"http://127.0.0.1:8000/demo), or run `visrec demo --serve`:\n  {summary['serve_command']}", flush=True)
     return summary

@@ -13,7 +13,14 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 def add_parser(sub):
     s = sub.add_parser("serve", help="serve a saved model over HTTP (similar items, user and session lists, "
                                      "search by photo, catalog changes)")
-    s.add_argument("--model", required=True, help="saved model folder (visrec train --out, visrec demo's OUT/model)")
+    s.add_argument("--model", required=True, action="append", metavar="[VARIANT=]DIR",
+                   help="saved model folder (visrec train --out, visrec demo's OUT/model); repeat as A=dirA "
+                        "--model B=dirB for an online A/B experiment")
+    s.add_argument("--split", help="traffic split of the variants in --model order, e.g. 50/50 (default: equal)")
+    s.add_argument("--experiment", default="default",
+                   help="experiment name: its salt and split are kept in the state file, so visitors keep "
+                        "their variant across restarts; a new name reshuffles them (default 'default')")
+    s.add_argument("--demo-page", action="store_true", help="also serve the demo shop page at /demo")
     s.add_argument("--catalog", help="catalog CSV/Parquet: titles, categories, prices, image_url, in_stock")
     s.add_argument("--images-root", help="folder of the catalog's photos (also where POST /v1/items may read "
                                          "image_path from)")
@@ -40,6 +47,25 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def model_dirs(specs: list) -> str | dict:
+    """``--model DIR`` (one model) or ``--model A=dirA --model B=dirB`` (variants)."""
+    if len(specs) == 1 and "=" not in specs[0]:
+        return specs[0]
+    dirs = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--model {spec!r}: with several models give each as VARIANT=DIR")
+        if name in dirs:
+            raise UsageError(f"--model: variant {name!r} is given twice")
+        if len(name) > 64 or not name.replace("-", "").replace("_", "").isalnum():
+            raise UsageError(f"--model: variant name {name!r} must be letters, digits, - or _ (at most 64)")
+        dirs[name] = path
+    if len(dirs) == 1:
+        raise UsageError("an experiment needs at least two variants (--model A=dirA --model B=dirB)")
+    return dirs
+
+
 def run(args):
     import uvicorn
 
@@ -50,13 +76,20 @@ def run(args):
                          "endpoints. Give --keys keys.toml (or $VISREC_ADMIN_KEY), or listen on 127.0.0.1")
     if args.max_upload_mb <= 0:
         raise UsageError("--max-upload-mb must be positive")
-    app = create_app(args.model, catalog=args.catalog, images_root=args.images_root, keys=keys,
+    app = create_app(model_dirs(args.model), split=args.split, experiment=args.experiment,
+                     demo_page=args.demo_page, catalog=args.catalog, images_root=args.images_root, keys=keys,
                      allow_origins=args.allow_origin, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
                      state_path=args.state, cache_k=args.cache_k, warm=not args.no_warm)
-    m = app.state.holder.current
+    arms = app.state.arms
     if not keys:
         print("[serve] no API keys: open access, listening on loopback only", file=sys.stderr, flush=True)
-    print(f"[serve] {m.name}@{m.version}: {m.model.n_items} items, {len(m.model.users_)} users; "
-          f"http://{args.host}:{args.port}/docs", file=sys.stderr, flush=True)
+    for v, m in arms.served():
+        print(f"[serve] {'' if v is None else f'variant {v}: '}{m.name}@{m.version}: {m.model.n_items} items, "
+              f"{len(m.model.users_)} users", file=sys.stderr, flush=True)
+    if arms.variants is not None:
+        split = ", ".join(f"{v} {100 * w:g}%" for v, w in arms.variants.split().items())
+        print(f"[serve] experiment {arms.variants.experiment!r}: {split}", file=sys.stderr, flush=True)
+    page = f", demo shop http://{args.host}:{args.port}/demo" if args.demo_page else ""
+    print(f"[serve] http://{args.host}:{args.port}/docs{page}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
                 server_header=False, timeout_graceful_shutdown=10)

@@ -20,11 +20,13 @@ from .access import require
 from .changes import CatalogChanges
 from .events import EventLog
 from .errors import install_error_handlers
+from .arms import Arms
 from .holder import ModelHolder
 from .routes_images import Thumbnails, catalog_photos
 from .keys import KeyRing
 from .telemetry import Metrics, MetricsMiddleware
 from .uploads import DEFAULT_MAX_UPLOAD_BYTES
+from .variants import DEFAULT_EXPERIMENT, open_experiment, parse_split
 
 log = logging.getLogger("visrec.serve")
 
@@ -37,13 +39,15 @@ def default_state_path(model_dir) -> Path:
 
 def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_origins=(),
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, state_path=None, cache_k: int = 100,
-               warm: bool = True, photo_search: bool = True, reload_on_sighup: bool = True) -> FastAPI:
-    """The visrec service for a saved model folder.
+               warm: bool = True, photo_search: bool = True, reload_on_sighup: bool = True,
+               split=None, experiment: str = DEFAULT_EXPERIMENT, demo_page: bool = False) -> FastAPI:
+    """The visrec service for a saved model folder, or for an online A/B experiment between several.
 
     Parameters
     ----------
-    model_dir : path
-        A folder written by ``Recommender.save`` / ``visrec train``.
+    model_dir : path or dict
+        A folder written by ``Recommender.save`` / ``visrec train``; or ``{variant: folder}`` for an
+        experiment, each visitor/user answered by one variant (stamped ``variant`` on every answer).
     catalog : path or recsys.data.Catalog, optional
         Titles, categories, prices, ``image_url`` and ``in_stock`` of the items.
     images_root : path, optional
@@ -61,6 +65,13 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
         Length of the top lists cached per user and per item.
     warm : bool
         Fill the caches in a background thread after loading.
+    split : str or sequence of float, optional
+        The experiment's traffic split, ``"50/50"`` or weights in variant order (default: equal).
+    experiment : str
+        Name of the experiment; its salt and split are kept in the state file, so assignments
+        survive restarts. A new name reshuffles visitors.
+    demo_page : bool
+        Serve the demo shop at ``GET /demo`` (the catalog's items with the widgets on them).
     """
     from recsys.data import load_catalog
     if isinstance(catalog, (str, Path)):
@@ -68,42 +79,53 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
     if isinstance(keys, (str, Path)):
         keys = KeyRing.from_file(keys)
     keys = KeyRing.from_env() if keys is None else keys
-    changes = CatalogChanges(state_path or default_state_path(model_dir))
+    dirs = dict(model_dir) if isinstance(model_dir, dict) else {None: model_dir}
+    if not dirs:
+        raise ValueError("no model to serve")
+    changes = CatalogChanges(state_path or default_state_path(next(iter(dirs.values()))))
+    variants = None
+    if len(dirs) > 1:
+        weights = parse_split("/".join(map(str, split)) if split is not None and not isinstance(split, str)
+                              else split or "/".join(["1"] * len(dirs)), len(dirs))
+        variants = open_experiment(changes.path, dirs, weights, name=experiment)
     events = EventLog(changes.path)
     metrics = Metrics()
-    holder = ModelHolder(model_dir, catalog=catalog, changes=changes, cache_k=cache_k, warm=warm,
-                         photo_search=photo_search, metrics=metrics)
+    arms = Arms({v: ModelHolder(d, catalog=catalog, changes=changes, cache_k=cache_k, warm=warm,
+                                photo_search=photo_search, metrics=metrics, variant=v)
+                 for v, d in dirs.items()}, variants)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if reload_on_sighup:
             try:
                 loop = asyncio.get_running_loop()
-                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_sighup_reload(holder)))
+                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_sighup_reload(arms)))
             except (NotImplementedError, RuntimeError, ValueError, AttributeError):
                 pass  # not the main thread or no SIGHUP on this platform
         yield
-        holder.close()
+        arms.close()
         events.close()
         changes.close()
 
     app = FastAPI(title="visrec", version=__version__, lifespan=lifespan,
                   description="Visually similar items, personal and session lists, search by photo.")
-    app.state.holder, app.state.keys, app.state.changes, app.state.metrics = holder, keys, changes, metrics
-    app.state.events = events
+    app.state.arms, app.state.keys, app.state.changes, app.state.metrics = arms, keys, changes, metrics
+    app.state.events, app.state.demo_page = events, bool(demo_page)
     app.state.thumbnails = Thumbnails(catalog_photos(catalog))
     app.state.max_upload_bytes = int(max_upload_bytes)
     app.state.images_root = Path(images_root).resolve() if images_root else None
     install_error_handlers(app)
 
     from .routes_admin import router as admin_router
-    from .routes_events import router as events_router
+    from .routes_events import BeaconBody, router as events_router
     from .routes_images import router as images_router
+    from .routes_pages import router as pages_router
     from .routes_read import router as read_router
     app.include_router(read_router)
     app.include_router(events_router)
     app.include_router(images_router)
     app.include_router(admin_router)
+    app.include_router(pages_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz():
@@ -112,13 +134,17 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
 
     @app.get("/readyz", tags=["ops"])
     def readyz(request: Request):
-        """A model is loaded and answering."""
-        m = request.app.state.holder.current
-        return {"status": "ready", "model": f"{m.name}@{m.version}", "model_dir": str(m.dir),
-                "items": m.model.n_items, "users": len(m.model.users_), "cached_users": len(m.user_cache),
-                "cached_item_lists": len(m.similar_cache), "cache_bytes": m.memory_bytes(),
-                "photo_search": m.photo is not None,
-                "sessions": m.model.scores_sessions}
+        """The models are loaded and answering (one entry per variant in an experiment)."""
+        arms = request.app.state.arms
+        served = [{"variant": v, "model": f"{m.name}@{m.version}", "model_dir": str(m.dir),
+                   "items": m.model.n_items, "users": len(m.model.users_), "cached_users": len(m.user_cache),
+                   "cached_item_lists": len(m.similar_cache), "cache_bytes": m.memory_bytes(),
+                   "photo_search": m.photo is not None, "sessions": m.model.scores_sessions}
+                  for v, m in arms.served()]
+        out = {"status": "ready", **served[0]}
+        if arms.variants is not None:
+            out.update(experiment=arms.variants.experiment, split=arms.variants.split(), variants=served)
+        return out
 
     @app.get("/metrics", tags=["ops"], dependencies=[Depends(require("admin"))],
              response_class=Response, responses={200: {"content": {"text/plain": {}}}})
@@ -126,6 +152,7 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
         """Prometheus text format: requests and latency per endpoint, model version, memory."""
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    app.add_middleware(BeaconBody)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if allow_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(allow_origins), allow_methods=["GET", "POST"],
@@ -133,8 +160,8 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
     return app
 
 
-async def _sighup_reload(holder: ModelHolder):
+async def _sighup_reload(arms: Arms):
     try:
-        await run_in_threadpool(holder.reload)
+        await run_in_threadpool(arms.reload_all)
     except Exception:
         log.exception("reload on SIGHUP failed; the old model keeps serving")

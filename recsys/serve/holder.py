@@ -14,11 +14,12 @@ log = logging.getLogger("visrec.serve")
 
 class ModelHolder:
     def __init__(self, model_dir, *, catalog=None, changes=None, cache_k: int = 100, warm: bool = True,
-                 photo_search: bool = True, metrics=None):
+                 photo_search: bool = True, metrics=None, variant: str | None = None):
         self._kw = dict(catalog=catalog, changes=changes, cache_k=cache_k, photo_search=photo_search)
         self.changes = changes
         self.warm_enabled = warm
         self.metrics = metrics
+        self.variant = variant
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self.current: ServedModel = ServedModel(model_dir, **self._kw)
@@ -28,7 +29,7 @@ class ModelHolder:
     def _published(self):
         m = self.current
         if self.metrics is not None:
-            self.metrics.set_model(m.name, m.version, m.model.n_items)
+            self.metrics.set_model(self.variant, m.name, m.version, m.model.n_items)
         if self.warm_enabled:
             self._stop = threading.Event()
             threading.Thread(target=self._warm, args=(m, self._stop), daemon=True, name="visrec-warm").start()

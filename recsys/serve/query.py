@@ -14,7 +14,7 @@ from .schemas import MAX_IDS, MAX_K
 
 TRUE = {"true", "1", "yes", "on", "t", "y"}
 FALSE = {"false", "0", "no", "off", "f", "n"}
-KNOWN = {"k", "exclude", "category", "in_stock", "mode", "exclude_seen"}
+KNOWN = {"k", "exclude", "category", "in_stock", "mode", "exclude_seen", "visitor_id"}
 
 
 @dataclass
@@ -25,6 +25,7 @@ class ListQuery:
     in_stock: bool = True
     mode: str | None = None
     exclude_seen: bool = True
+    visitor_id: str | None = None
 
 
 def _bool(name: str, value: str) -> bool:
@@ -61,6 +62,10 @@ def list_query(request, *, modes: tuple = ()) -> ListQuery:
             raise APIError(422, "invalid request",
                            [f"query.mode: must be one of {list(modes)}, got {q['mode'][:50]!r}"])
         out.mode = q["mode"]
+    if "visitor_id" in q:
+        out.visitor_id = q["visitor_id"]
+        if not 1 <= len(out.visitor_id) <= 200:
+            raise APIError(422, "invalid request", ["query.visitor_id: 1 to 200 characters"])
     return out
 
 
@@ -78,4 +83,6 @@ FILTER_PARAMS = [
 ]
 MODE_PARAM = _param("mode", {"type": "string", "enum": ["visual", "hybrid"]},
                     "visual neighbours, or visual + co-interaction (default: visual when the model has images)")
+VISITOR_PARAM = _param("visitor_id", {"type": "string", "minLength": 1, "maxLength": 200},
+                       "the visitor's id (the widget keeps one per browser): keeps the A/B variant stable")
 SEEN_PARAM = _param("exclude_seen", {"type": "boolean", "default": True}, "leave out the user's past items")

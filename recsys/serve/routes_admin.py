@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path as FsPath
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -42,8 +43,10 @@ def _photo_from_path(request: Request, image_path: str) -> bytes:
 @router.post("/items", status_code=201, response_model=ItemState, openapi_extra=NEW_ITEM_BODY,
              responses={409: {"model": Error}, 413: {"model": Error}, 415: {"model": Error}})
 async def add_item(request: Request):
-    """Add a product from its photo: recommendable and searchable at once, kept across restarts."""
-    m = request.app.state.holder.current
+    """Add a product from its photo: recommendable and searchable at once, kept across restarts (in
+    an experiment, added to every variant)."""
+    served = [m for _, m in request.app.state.arms.served()]
+    m = served[0]
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("application/json"):
         try:
@@ -63,48 +66,73 @@ async def add_item(request: Request):
         fields = {k: form.get(k) for k in ("title", "category")}
         if "in_stock" in form:
             fields["in_stock"] = form["in_stock"].strip().lower() in ("1", "true", "yes")
-    if m.photo is None:
-        raise APIError(422, "no images", f"model {m.name!r} does not use images: it cannot place a new item")
+    for other in served:
+        if other.photo is None:
+            raise APIError(422, "no images", f"model {other.name!r} does not use images: it cannot place a new item")
+    if len({_signature(x) for x in served}) > 1:
+        raise APIError(422, "cannot add items", "the experiment's variants embed photos differently; add the "
+                       "item to their catalogs and retrain, or run variants that share the image model")
     if item_id in m.model.items_:
         raise APIError(409, "item exists", f"item {item_id!r} is already in the catalog; PATCH it instead")
     vector = await run_in_threadpool(embed_photo, m, data)
     del data
-    await run_in_threadpool(_add, request, m, item_id, vector, fields)
+    await run_in_threadpool(_add, request, served, item_id, vector, fields)
     return m.state(item_id)
 
 
-def _add(request, m, item_id, vector, fields):
-    try:
-        m.add_item(item_id, vector, **fields)
-    except NotImplementedError as e:
-        raise APIError(422, "cannot add items", str(e)) from None
-    except ValueError as e:
-        raise APIError(409 if "already" in str(e) else 422, "cannot add item", str(e)) from None
-    request.app.state.changes.add_item(item_id, vector, dict(m.model.feature_signature_ or {}), **fields)
+def _signature(m) -> str:
+    return json.dumps(m.model.feature_signature_ or {}, sort_keys=True, default=str)
+
+
+def _add(request, served, item_id, vector, fields):
+    for m in served:
+        try:
+            m.add_item(item_id, vector, **fields)
+        except NotImplementedError as e:
+            raise APIError(422, "cannot add items", str(e)) from None
+        except ValueError as e:
+            raise APIError(409 if "already" in str(e) else 422, "cannot add item", str(e)) from None
+    request.app.state.changes.add_item(item_id, vector, dict(served[0].model.feature_signature_ or {}), **fields)
 
 
 @router.patch("/items/{item_id}", response_model=ItemState, responses={404: {"model": Error}})
 def edit_item(request: Request, body: ItemEdit, item_id: str = Path(max_length=200)):
     """Mark an item sold out / back in stock, hide or show it, or change its title or category; the
     change applies to the next request and survives restarts."""
-    m = request.app.state.holder.current
-    if item_id not in m.model.items_:
+    served = [m for _, m in request.app.state.arms.served()]
+    if item_id not in served[0].model.items_:
         raise APIError(404, "unknown item", f"item {item_id!r} is not in the served catalog")
     fields = body.model_dump(exclude_none=True)
     request.app.state.changes.update(item_id, **fields)  # committed before the answer
-    m.edit_item(item_id, **fields)
-    return m.state(item_id)
+    for m in served:
+        if item_id in m.model.items_:
+            m.edit_item(item_id, **fields)
+    return served[0].state(item_id)
 
 
 @router.post("/admin/reload", responses={200: {"description": "the new model serves"}})
 def reload_model(request: Request, body: Reload | None = None):
     """Load a model folder (default: the current one again) and swap it in; requests in flight
-    finish on the old model, and a folder that fails to load leaves the old model serving."""
-    holder = request.app.state.holder
+    finish on the old model, and a folder that fails to load leaves the old model serving. In an
+    experiment, ``variant`` names the one to reload (every variant, each from its own folder, when
+    neither it nor ``model_dir`` is given)."""
+    arms = request.app.state.arms
+    variant = body.variant if body else None
     target = FsPath(body.model_dir) if body and body.model_dir else None
-    try:
-        new = holder.reload(target)
-    except Exception as e:  # any failure: the old model keeps serving
-        raise APIError(422, "reload failed", f"{type(e).__name__}: {e}; still serving {holder.current.dir}") from None
-    return {"model": f"{new.name}@{new.version}", "model_dir": str(new.dir), "items": new.model.n_items,
-            "users": len(new.model.users_)}
+    if variant is None and target is None and arms.variants is not None:
+        holders = list(arms.holders.values())
+    else:
+        try:
+            holders = [arms.holder(variant)]
+        except KeyError as e:
+            raise APIError(422, "unknown variant", e.args[0]) from None
+    done = []
+    for holder in holders:
+        try:
+            new = holder.reload(target)
+        except Exception as e:  # any failure: the old model keeps serving
+            raise APIError(422, "reload failed",
+                           f"{type(e).__name__}: {e}; still serving {holder.current.dir}") from None
+        done.append({"variant": holder.variant, "model": f"{new.name}@{new.version}", "model_dir": str(new.dir),
+                     "items": new.model.n_items, "users": len(new.model.users_)})
+    return done[0] if len(done) == 1 else {"variants": done}

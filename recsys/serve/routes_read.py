@@ -13,7 +13,7 @@ from recsys.data import UnknownIdError
 
 from .access import require
 from .errors import APIError
-from .query import FILTER_PARAMS, K_PARAM, MODE_PARAM, SEEN_PARAM, list_query
+from .query import FILTER_PARAMS, K_PARAM, MODE_PARAM, SEEN_PARAM, VISITOR_PARAM, list_query
 from .schemas import MAX_K, Error, ItemList, ItemState, SessionList, SessionRequest
 from .uploads import embed_photo, read_image_upload
 
@@ -25,6 +25,7 @@ K = Query(10, ge=1, le=MAX_K, description="how many items")
 EXCLUDE = Query([], description="item ids never to return (repeatable)", max_length=500)
 CATEGORY = Query([], description="only items of these categories (repeatable)", max_length=50)
 IN_STOCK = Query(True, description="only items in stock (false: sold-out items too)")
+VISITOR = Query(None, min_length=1, max_length=200, description="the visitor's id: keeps the A/B variant stable")
 
 
 def json_answer(body: dict) -> Response:
@@ -32,12 +33,19 @@ def json_answer(body: dict) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _served(request: Request):
-    return request.app.state.holder.current
+class Pick:
+    """The answer being made: its ``rec_id``, the variant of the visitor/user and that variant's model."""
 
+    __slots__ = ("rec_id", "variant", "m")
 
-def _answer(m, idx, sc, **extra) -> dict:
-    return {"rec_id": uuid.uuid4().hex, "model": f"{m.name}@{m.version}", "items": m.describe(idx, sc), **extra}
+    def __init__(self, request: Request, unit_id: str | None):
+        self.rec_id = uuid.uuid4().hex
+        self.variant, self.m = request.app.state.arms.pick(unit_id, self.rec_id)
+
+    def answer(self, idx, sc, **extra) -> dict:
+        m = self.m
+        return {"rec_id": self.rec_id, "variant": self.variant, "model": f"{m.name}@{m.version}",
+                "items": m.describe(idx, sc), **extra}
 
 
 def _known(m, exclude):
@@ -53,11 +61,12 @@ def _item(m, item_id: str) -> int:
 
 
 @router.get("/items/{item_id}/similar", response_model=ItemList, responses={404: {"model": Error}},
-            openapi_extra={"parameters": [K_PARAM, MODE_PARAM, *FILTER_PARAMS]})
+            openapi_extra={"parameters": [K_PARAM, MODE_PARAM, *FILTER_PARAMS, VISITOR_PARAM]})
 async def similar_items(request: Request, item_id: str = Path(max_length=200)):
     """Items similar to ``item_id`` -- photo-only items included."""
     q = list_query(request, modes=("visual", "hybrid"))
-    m = _served(request)
+    pick = Pick(request, q.visitor_id)
+    m = pick.m
     with m.lock.read():  # cached lists answer in the event loop; others are computed in a thread
         i = _item(m, item_id)
         mode = q.mode or ("visual" if m.vectors is not None else "hybrid")
@@ -67,7 +76,7 @@ async def similar_items(request: Request, item_id: str = Path(max_length=200)):
         got = m.similar_cached(i, q.k, mode, allowed)
     if got is None:
         got = await run_in_threadpool(_locked, m, m.similar, i, q.k, mode, allowed)
-    return json_answer(_answer(m, *got))
+    return json_answer(pick.answer(*got))
 
 
 @router.get("/users/{user_id}/recommendations", response_model=ItemList, responses={404: {"model": Error}},
@@ -75,7 +84,8 @@ async def similar_items(request: Request, item_id: str = Path(max_length=200)):
 async def user_recommendations(request: Request, user_id: str = Path(max_length=200)):
     """A known user's list (for visitors without an account, use POST /v1/recommendations)."""
     q = list_query(request)
-    m = _served(request)
+    pick = Pick(request, user_id)
+    m = pick.m
     with m.lock.read():
         try:
             u = m.user_index(user_id)
@@ -86,7 +96,7 @@ async def user_recommendations(request: Request, user_id: str = Path(max_length=
         got = m.user_cached(u, q.k, allowed, q.exclude_seen)
     if got is None:
         got = await run_in_threadpool(_locked, m, m.for_user, u, q.k, allowed, q.exclude_seen)
-    return json_answer(_answer(m, *got))
+    return json_answer(pick.answer(*got))
 
 
 def _locked(m, fn, *args):
@@ -97,20 +107,21 @@ def _locked(m, fn, *args):
 @router.post("/recommendations", response_model=SessionList)
 def session_recommendations(request: Request, body: SessionRequest):
     """An anonymous visitor's list, from the items of the session (viewed, carted)."""
-    m = _served(request)
+    pick = Pick(request, body.user_id or body.visitor_id)
+    m = pick.m
     with m.lock.read():
         try:
             idx, sc, unknown = m.for_session(body.item_ids, body.k,
                                              m.allowed(_known(m, body.exclude), body.category, body.in_stock))
         except NotImplementedError as e:  # the model cannot rank sessions: the message names those that can
             raise APIError(422, "sessions not supported", str(e)) from None
-        return json_answer(_answer(m, idx, sc, unknown_item_ids=unknown))
+        return json_answer(pick.answer(idx, sc, unknown_item_ids=unknown))
 
 
 @router.get("/items/{item_id}", response_model=ItemState, responses={404: {"model": Error}})
 def item_state(request: Request, item_id: str = Path(max_length=200)):
     """An item's stock and visibility as the service applies them."""
-    m = _served(request)
+    m = request.app.state.arms.first.current
     with m.lock.read():
         _item(m, item_id)
         return m.state(item_id)
@@ -125,10 +136,11 @@ IMAGE_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data
 @router.post("/search/image", response_model=ItemList, openapi_extra=IMAGE_FORM,
              responses={413: {"model": Error}, 415: {"model": Error}})
 async def search_image(request: Request, k: int = K, exclude: list[str] = EXCLUDE, category: list[str] = CATEGORY,
-                       in_stock: bool = IN_STOCK):
+                       in_stock: bool = IN_STOCK, visitor_id: str | None = VISITOR):
     """Catalog items that look like an uploaded photo. The photo is read into memory only: never
     written to disk, cached or logged."""
-    m = _served(request)
+    pick = Pick(request, visitor_id)
+    m = pick.m
     if m.photo is None:
         raise APIError(422, "no images", f"model {m.name!r} has no image vectors to search")
     data, _ = await read_image_upload(request, request.app.state.max_upload_bytes)
@@ -136,4 +148,4 @@ async def search_image(request: Request, k: int = K, exclude: list[str] = EXCLUD
     del data
     with m.lock.read():
         idx, sc = m.search_photo(query, k, m.allowed(_known(m, exclude), category, in_stock))
-        return json_answer(_answer(m, idx, sc))
+        return json_answer(pick.answer(idx, sc))

@@ -21,6 +21,8 @@ class Item(BaseModel):
 
 class ItemList(BaseModel):
     rec_id: str = Field(description="Identifies this answer; send it back with impression/click events")
+    variant: str | None = Field(None, description="A/B variant of the visitor/user (null outside an experiment); "
+                                                  "send it back with events")
     model: str = Field(description="name@version of the model that answered")
     items: list[Item]
 
@@ -37,6 +39,10 @@ class SessionRequest(BaseModel):
     exclude: list[str] = Field(default_factory=list, max_length=MAX_IDS)
     category: list[str] = Field(default_factory=list, max_length=50)
     in_stock: bool = True
+    visitor_id: str | None = Field(None, min_length=1, max_length=200,
+                                   description="the visitor's id: keeps the A/B variant stable")
+    user_id: str | None = Field(None, min_length=1, max_length=200,
+                                description="a logged-in user's id (assigned to a variant like a visitor)")
 
 
 class ItemEdit(BaseModel):
@@ -69,6 +75,7 @@ class ItemState(BaseModel):
 class Reload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model_dir: str | None = Field(None, description="folder of the model to serve (default: the current one)")
+    variant: str | None = Field(None, max_length=64, description="the experiment variant to reload")
 
 
 class Error(BaseModel):

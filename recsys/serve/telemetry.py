@@ -21,15 +21,22 @@ class Metrics:
                                 registry=self.registry)
         self.latency = Histogram("visrec_request_seconds", "Time to answer a request", ["endpoint"],
                                  buckets=BUCKETS, registry=self.registry)
-        self.model = Gauge("visrec_model_info", "The served model (value 1)", ["name", "version"],
+        self.model = Gauge("visrec_model_info", "The served model of each variant (value 1)",
+                           ["variant", "name", "version"], registry=self.registry)
+        self.items = Gauge("visrec_catalog_items", "Items the served model can recommend", ["variant"],
                            registry=self.registry)
-        self.items = Gauge("visrec_catalog_items", "Items the served model can recommend", registry=self.registry)
+        self._served: dict = {}
         self.reloads = Counter("visrec_model_reloads", "Model reloads", ["outcome"], registry=self.registry)
 
-    def set_model(self, name: str, version: str, n_items: int):
-        self.model.clear()
-        self.model.labels(name, version).set(1)
-        self.items.set(n_items)
+    def set_model(self, variant: str | None, name: str, version: str, n_items: int):
+        """Publish the model now serving ``variant`` ("" outside an experiment)."""
+        variant = variant or ""
+        old = self._served.get(variant)
+        if old is not None and old != (name, version):
+            self.model.remove(variant, *old)
+        self._served[variant] = (name, version)
+        self.model.labels(variant, name, version).set(1)
+        self.items.labels(variant).set(n_items)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

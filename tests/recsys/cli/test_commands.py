@@ -159,6 +159,10 @@ def test_demo_end_to_end(tmp_path, demo):
         import httpx
         r = httpx.get(f"{server.url}/v1/items/{sorted(catalog)[0]}/similar", params={"k": 5}).json()
         assert len(r["items"]) == 5 and r["items"][0]["title"] and r["model"].startswith("hybrid@")
+        shop = httpx.get(f"{server.url}/demo")  # the demo shop page and its widget script
+        assert shop.status_code == 200 and '<script src="/widget.js"' in shop.text
+        assert sorted(catalog)[0] in shop.text and "<visrec-similar" in shop.text
+        assert httpx.get(f"{server.url}/widget.js").headers["content-type"].startswith("text/javascript")
     finally:
         server.stop()
 

@@ -220,7 +220,7 @@ def test_cached_and_computed_answers_agree(served_models, tmp_path):
     warm = make_app(served_models, tmp_path / "a", warm=True)
     cold = make_app(served_models, tmp_path / "b", warm=False)
     deadline = time.time() + 60
-    while len(warm.state.holder.current.user_cache) < 300 and time.time() < deadline:
+    while len(warm.state.arms.first.current.user_cache) < 300 and time.time() < deadline:
         time.sleep(0.2)
     with TestClient(warm) as a, TestClient(cold) as b:
         for path in ("/v1/users/shopper005/recommendations", "/v1/items/fm0010/similar",

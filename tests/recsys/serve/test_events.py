@@ -1,5 +1,6 @@
 """Events: who may send them, a burst stored without loss, duplicates dropped, export."""
 
+import json
 import sqlite3
 import threading
 
@@ -31,6 +32,14 @@ def test_a_read_key_sends_events_and_nothing_else_writes(setup):
     assert r.status_code == 200 and r.json() == {"received": 1, "stored": 1}
     beacon = c.post(f"/v1/events?key={READ_KEY}", json=_event(2))  # sendBeacon: no headers
     assert beacon.status_code == 200
+    plain = c.post(f"/v1/events?key={READ_KEY}", content=json.dumps(_event(6)),  # what sendBeacon sends
+                   headers={"Content-Type": "text/plain;charset=UTF-8"})
+    assert plain.status_code == 200 and plain.json()["stored"] == 1
+    for outcome in ("cart", "purchase"):  # outcomes come from the shop's backend, not from a public page
+        r = c.post("/v1/events", json=_event(f"o-{outcome}", type=outcome), headers=read())
+        assert r.status_code == 403 and outcome in r.json()["detail"]
+        assert c.post("/v1/events", json=_event(f"o-{outcome}", type=outcome),
+                      headers={"X-API-Key": ADMIN_KEY}).status_code == 200
     assert c.post("/v1/events", json=_event(3)).status_code == 401
     assert c.post(f"/v1/items/fm0001/similar?key={READ_KEY}").status_code in (401, 405)
     bad = c.post("/v1/events", json={**_event(4), "type": "view"}, headers=read())
@@ -63,13 +72,15 @@ def test_a_burst_of_10000_events_loses_none_and_drops_duplicates(setup):
 
 def test_events_export_to_parquet_and_csv(setup, tmp_path):
     c, store = setup
-    c.post("/v1/events", json=_event("x1", type="purchase", user_id="shopper001", visitor_id=None), headers=read())
+    r = c.post("/v1/events", json=_event("x1", type="purchase", user_id="shopper001", visitor_id=None),
+               headers={"X-API-Key": ADMIN_KEY})  # outcomes come from the shop's backend
+    assert r.status_code == 200
     out = tmp_path / "events.parquet"
     p = visrec("events", "export", "--store", store, "--out", out)
     df = pd.read_parquet(out)
     assert "purchase" in p.stdout and len(df) >= 2
     row = df.set_index("event_id").loc["ex1"]
-    assert row["type"] == "purchase" and row["user_id"] == "shopper001" and row["key_name"] == "browser"
+    assert row["type"] == "purchase" and row["user_id"] == "shopper001" and row["key_name"] == "ops"
     visrec("events", "export", "--store", store, "--out", tmp_path / "events.csv")
     assert len(pd.read_csv(tmp_path / "events.csv")) == len(df)
     bad = visrec("events", "export", "--store", tmp_path / "none.sqlite", "--out", out, check=False)
