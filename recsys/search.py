@@ -27,10 +27,12 @@ class PhotoSearch:
         Defaults to one rebuilt from the settings recorded when the catalog was embedded.
     adapter : features.adapt.VisualAdapter, optional
         Needed when the catalog vectors went through an adapter head (checked by its id).
+    index : str
+        Kind of nearest-neighbour index over the catalog vectors (see :class:`recsys.index.VectorIndex`).
     """
 
     def __init__(self, model, embedder=None, *, item_ids=None, weights=None, device: str = "auto",
-                 adapter=None):
+                 adapter=None, index: str = "auto"):
         from features import ItemFeatures
         if isinstance(model, ItemFeatures):  # a catalog's vectors, without a recommendation model
             if item_ids is None or len(item_ids) != model.n_items:
@@ -69,7 +71,7 @@ class PhotoSearch:
         self.embedder = embedder
         self.adapter = adapter if sig.get("adapter") else None
         self.text_weight = float(sig["text_weight"]) if "fused_text" in sig else None
-        self.index = VectorIndex(*vv)
+        self.index = VectorIndex(*vv, kind=index)
 
     def embed(self, images) -> np.ndarray:
         """Query vectors of images (PIL image, bytes or path) in the catalog's vector space, one row

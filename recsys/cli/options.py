@@ -103,6 +103,26 @@ def add_item_source_args(p, model_help: str):
     add_catalog_args(p)
     add_embed_args(p)
     p.add_argument("--k", type=positive_int, default=10, help="neighbours per item or photo (default 10)")
+    add_index_arg(p)
+
+
+def add_index_arg(p):
+    """``--index``: the nearest-neighbour index of similar items and search by photo."""
+    from recsys.index import KINDS
+    p.add_argument("--index", default="auto", choices=["auto", *KINDS],
+                   help="nearest-neighbour index: auto (exact for small catalogs, approximate by size), flat "
+                        "(exact), hnsw, hnsw-sq8 (8-bit codes), ivf-sq8; approximate ones report their "
+                        "measured recall@10 against exact search")
+
+
+def report_index(index) -> None:
+    """One line on stderr naming the index built and, when approximate, its measured recall."""
+    d = index.describe()
+    if d["kind"] == "flat":
+        print(f"index: exact ({d['n']} items)", file=sys.stderr)
+    else:
+        print(f"index: {d['kind']} ({d['factory']}, {d['n']} items), recall@10 {d['recall@10']:.3f} against "
+              f"exact search at search setting {d['knob']}, built in {d['build_seconds']}s", file=sys.stderr)
 
 
 def load_catalog(args):

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import adapter_for, add_item_source_args, embed, load_catalog, make_embedder
+from .options import adapter_for, add_item_source_args, embed, load_catalog, make_embedder, report_index
 
 
 def add_parser(sub):
@@ -26,13 +26,14 @@ def run(args):
         model = Recommender.load(args.model)
         adapter = adapter_for(args.embedder, args.head, model.feature_signature_) \
             if (args.head or args.embedder == "adapted") else None
-        search = PhotoSearch(model, weights=args.weights, device=args.device, adapter=adapter)
+        search = PhotoSearch(model, weights=args.weights, device=args.device, adapter=adapter, index=args.index)
     else:  # search a catalog directly, embedded with --embedder
         catalog = load_catalog(args)
         emb = make_embedder(args)
         feats = embed(args, catalog, report_path=None, embedder=emb)
         adapter = adapter_for(args.embedder, args.head, emb.signature())
-        search = PhotoSearch(feats, emb, item_ids=catalog.item_ids, adapter=adapter)
+        search = PhotoSearch(feats, emb, item_ids=catalog.item_ids, adapter=adapter, index=args.index)
+    report_index(search.index)
     ids, scores = search.search(args.image, k=args.k)  # photos are embedded in memory, never stored
     lines = [json.dumps({"query": Path(p).name, "similar": list_entries(i, s)})
              for p, i, s in zip(args.image, ids, scores)]

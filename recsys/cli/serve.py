@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import sys
 
-from .options import UsageError, positive_int
+from .options import UsageError, add_index_arg, positive_int
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -21,6 +21,7 @@ def add_parser(sub):
                    help="experiment name: its salt and split are kept in the state file, so visitors keep "
                         "their variant across restarts; a new name reshuffles them (default 'default')")
     s.add_argument("--demo-page", action="store_true", help="also serve the demo shop page at /demo")
+    add_index_arg(s)
     s.add_argument("--catalog", help="catalog CSV/Parquet: titles, categories, prices, image_url, in_stock")
     s.add_argument("--images-root", help="folder of the catalog's photos (also where POST /v1/items may read "
                                          "image_path from)")
@@ -77,7 +78,8 @@ def run(args):
     if args.max_upload_mb <= 0:
         raise UsageError("--max-upload-mb must be positive")
     app = create_app(model_dirs(args.model), split=args.split, experiment=args.experiment,
-                     demo_page=args.demo_page, catalog=args.catalog, images_root=args.images_root, keys=keys,
+                     demo_page=args.demo_page, index=args.index, catalog=args.catalog,
+                     images_root=args.images_root, keys=keys,
                      allow_origins=args.allow_origin, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
                      state_path=args.state, cache_k=args.cache_k, warm=not args.no_warm)
     arms = app.state.arms

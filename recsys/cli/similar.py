@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import add_item_source_args, embed, load_catalog
+from .options import add_item_source_args, embed, load_catalog, report_index
 
 
 def add_parser(sub):
@@ -20,6 +20,8 @@ def run(args):
         from recsys.models import Recommender
         model = Recommender.load(args.model)
         items = model.items_.ids
+        index = model.similar_index() if args.index == "auto" else model.build_index(args.index)
+        report_index(index)
         ids, scores = model.similar_items(items, k=args.k)
         write_similar(args.out, items, ids, scores)
         print(f"{len(items)} items -> {args.out}")
@@ -28,7 +30,8 @@ def run(args):
     from recsys.index import VectorIndex
     catalog = load_catalog(args)
     feats = embed(args, catalog)
-    index = VectorIndex(feats.vectors, feats.present)
+    index = VectorIndex(feats.vectors, feats.present, kind=args.index)
+    report_index(index)
     ok = np.flatnonzero(feats.present)
     idx, scores = index.search_items(ok, args.k)
     items = IdMap(catalog.item_ids, kind="item")

@@ -6,7 +6,8 @@ import time
 
 from recsys.models.registry import model_help
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params, report_rows
+from .options import (add_catalog_args, add_embed_args, add_index_arg, embed, load_catalog, parse_params, report_index,
+                      report_rows)
 
 
 def add_parser(sub):
@@ -16,6 +17,7 @@ def add_parser(sub):
     t.add_argument("--model", default="hybrid", help=model_help())
     t.add_argument("--param", action="append", help="model hyper-parameter key=value (repeatable)")
     add_embed_args(t)
+    add_index_arg(t)
     t.add_argument("--out", required=True, help="model folder")
     t.set_defaults(func=run)
 
@@ -32,5 +34,7 @@ def run(args):
     feats = embed(args, catalog) if model.requires_features else None
     t = time.perf_counter()
     model.fit(data, feats)
+    if model.item_vectors() is not None:  # the similar-items index, saved with the model when approximate
+        report_index(model.build_index(args.index))
     model.save(args.out)
     print(f"trained {args.model} on {data} in {time.perf_counter() - t:.1f}s -> {args.out}")

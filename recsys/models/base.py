@@ -17,20 +17,20 @@ import scipy.sparse as sp
 
 from recsys.data import Dataset
 from recsys.data.idmap import pairs_matrix
-from recsys.index import VectorIndex
 
 from .linalg import matmul_precision
 from .persistence import load_model, save_model
 from .growth import GrowingCatalog
 from .scoring import blocked_items, list_masks, topk_blocks
 from .sessions import SessionScoring
+from .similar import SimilarItems
 
 
 class NotFittedError(RuntimeError):
     pass
 
 
-class Recommender(GrowingCatalog, SessionScoring):
+class Recommender(GrowingCatalog, SessionScoring, SimilarItems):
     """Base class of visrec models.
 
     Subclasses store their hyper-parameters in ``__init__`` unchanged, under the same names, and
@@ -122,7 +122,7 @@ class Recommender(GrowingCatalog, SessionScoring):
         self.user_items_ = user_items
         self.recency_ = recency
         self.feature_signature_ = dict(features.signature) if features is not None else {}
-        self._index = None
+        self._index = self._index_dir = None
         self._fit(user_items, features)
         return self
 
@@ -244,45 +244,6 @@ class Recommender(GrowingCatalog, SessionScoring):
         """``(user_vectors, item_vectors)`` with ``score = user_vectors @ item_vectors.T``, or
         None for models whose scores are not a plain inner product."""
         return None
-
-    # -- similar items -----------------------------------------------------------------------
-    def _item_vectors(self):
-        return None
-
-    def _visual_vectors(self):
-        return None
-
-    def item_vectors(self):
-        """``(vectors, present)`` whose inner product ranks similar items, or None."""
-        self._check_fitted()
-        return self._item_vectors()
-
-    def visual_vectors(self):
-        """``(vectors, present)`` of the catalog images, for search by photo (None: no images)."""
-        self._check_fitted()
-        return self._visual_vectors()
-
-    def similar_items_index(self, item_index, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        self._check_fitted()
-        if self._index is None:
-            iv = self._item_vectors()
-            if iv is None:
-                raise NotImplementedError(f"{type(self).__name__} has no item vectors for similar items")
-            self._index = VectorIndex(*iv)
-        return self._index.search_items(np.asarray(item_index, dtype=np.int64), k)
-
-    def similar_items(self, item_ids, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` items most similar to each given item (the item itself excluded).
-
-        Items without a vector (e.g. no readable image for a visual model) get an empty row
-        (ids ``None``, scores ``-inf``).
-        """
-        self._check_fitted()
-        scalar = isinstance(item_ids, str)
-        iidx = self.items_.to_index([item_ids] if scalar else list(item_ids))
-        idx, sc = self.similar_items_index(iidx, k)
-        ids = self.items_.to_ids(idx)
-        return (ids[0], sc[0]) if scalar else (ids, sc)
 
     # -- persistence (no pickle: JSON + npz) -------------------------------------------------
     def _get_state(self) -> dict:

@@ -28,7 +28,7 @@ class GrowingCatalog:
         self.user_items_ = widen(self.user_items_, n)
         if getattr(self, "recency_", None) is not None:
             self.recency_ = widen(self.recency_, n)
-        self._index = None
+        self._index = self._index_dir = None  # the catalog changed: the index is rebuilt on next use
         return self
 
     def add_items(self, item_ids, features) -> "GrowingCatalog":

@@ -65,11 +65,13 @@ class ItemKNNRecommender(Recommender):
     def _item_vectors(self):
         return None
 
-    def similar_items_index(self, item_index, k=10):
+    def similar_items_index(self, item_index, k=10, allowed=None):
         self._check_fitted()
         S = self.similarity_[np.asarray(item_index, np.int64)].toarray()
         S[S == 0] = -np.inf
         S[np.arange(len(S)), np.asarray(item_index)] = -np.inf
+        if allowed is not None:
+            S[:, ~np.asarray(allowed, bool)] = -np.inf
         idx, sc = topk(S, k)
         idx[~np.isfinite(sc)] = -1
         return idx, sc

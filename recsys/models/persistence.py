@@ -16,7 +16,6 @@ are finite; a damaged folder raises :class:`ModelFileError` naming the file and 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -25,12 +24,14 @@ import numpy as np
 
 from recsys import __version__
 from recsys.data import IdMap
-from recsys.io import atomic_dir
+from recsys.io import atomic_dir, file_sha256
 from recsys.io.npz import csr_arrays, csr_from_arrays
 
 from .registry import model_class
 
 MODEL_FORMAT = 1
+#: folder of the saved similar-items index (approximate kinds only; exact ones are rebuilt in a moment)
+INDEX_DIR = "index"
 MANIFEST = "manifest.json"
 
 
@@ -38,17 +39,9 @@ class ModelFileError(ValueError):
     """A saved model folder is damaged or inconsistent (the message names the file)."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_manifest(folder: Path) -> None:
     """``manifest.json``: SHA-256 and size of every other file in ``folder``."""
-    files = {f.name: {"sha256": _sha256(f), "bytes": f.stat().st_size}
+    files = {f.name: {"sha256": file_sha256(f), "bytes": f.stat().st_size}
              for f in sorted(folder.iterdir()) if f.is_file() and f.name != MANIFEST}
     (folder / MANIFEST).write_text(json.dumps({"files": files}, indent=1))
 
@@ -69,7 +62,7 @@ def verify_manifest(folder: Path) -> list:
             problems.append(f"{f}: missing (listed in {MANIFEST})")
         elif f.stat().st_size != want.get("bytes"):
             problems.append(f"{f}: {f.stat().st_size} bytes, the manifest says {want.get('bytes')} (truncated?)")
-        elif _sha256(f) != want.get("sha256"):
+        elif file_sha256(f) != want.get("sha256"):
             problems.append(f"{f}: content differs from the manifest's SHA-256 (damaged or edited)")
     return problems
 
@@ -88,6 +81,11 @@ def save_model(model, path) -> Path:
         np.savez(tmp / "state.npz", **model.get_state())
         if getattr(model, "recency_", None) is not None:
             np.savez(tmp / "recency.npz", **csr_arrays(model.recency_))
+        index = model.built_index()
+        if index is not None and index.kind_ != "flat":  # approximate: kept so that loading does not rebuild it
+            index.save(tmp / INDEX_DIR)
+            meta["index"] = index.describe()
+            (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str))
         write_manifest(tmp)
     return path
 
@@ -166,4 +164,6 @@ def load_model(path):
     state = _read_npz(path / "state.npz")
     _check_consistent(path, users, items, user_items, recency, state)
     model.restore(users, items, user_items, state, recency=recency, feature_signature=meta.get("features") or {})
+    if (path / INDEX_DIR).is_dir():
+        model.attach_index(path / INDEX_DIR)
     return model

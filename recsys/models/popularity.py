@@ -29,11 +29,13 @@ class PopularityRecommender(Recommender):
     def _score_history(self, X, R):
         return np.broadcast_to(self.item_scores_, (X.shape[0], len(self.item_scores_))).copy()
 
-    def similar_items_index(self, item_index, k=10):
+    def similar_items_index(self, item_index, k=10, allowed=None):
         self._check_fitted()
         item_index = np.asarray(item_index, np.int64)
         sc = np.broadcast_to(self.item_scores_, (len(item_index), len(self.item_scores_))).copy()
         sc[np.arange(len(item_index)), item_index] = -np.inf
+        if allowed is not None:
+            sc[:, ~np.asarray(allowed, bool)] = -np.inf
         return topk(sc, k)
 
     def _get_state(self):

@@ -40,7 +40,8 @@ def default_state_path(model_dir) -> Path:
 def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_origins=(),
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, state_path=None, cache_k: int = 100,
                warm: bool = True, photo_search: bool = True, reload_on_sighup: bool = True,
-               split=None, experiment: str = DEFAULT_EXPERIMENT, demo_page: bool = False) -> FastAPI:
+               split=None, experiment: str = DEFAULT_EXPERIMENT, demo_page: bool = False,
+               index: str = "auto") -> FastAPI:
     """The visrec service for a saved model folder, or for an online A/B experiment between several.
 
     Parameters
@@ -72,6 +73,10 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
         survive restarts. A new name reshuffles visitors.
     demo_page : bool
         Serve the demo shop at ``GET /demo`` (the catalog's items with the widgets on them).
+    index : str
+        Nearest-neighbour index over the image vectors (similar items, search by photo): ``auto``
+        (exact for small catalogs, approximate by size; a model saved with an index keeps it),
+        ``flat``, ``hnsw``, ``hnsw-sq8``, ``ivf-sq8``.
     """
     from recsys.data import load_catalog
     if isinstance(catalog, (str, Path)):
@@ -91,7 +96,7 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
     events = EventLog(changes.path)
     metrics = Metrics()
     arms = Arms({v: ModelHolder(d, catalog=catalog, changes=changes, cache_k=cache_k, warm=warm,
-                                photo_search=photo_search, metrics=metrics, variant=v)
+                                photo_search=photo_search, metrics=metrics, variant=v, index=index)
                  for v, d in dirs.items()}, variants)
 
     @asynccontextmanager
@@ -139,7 +144,8 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
         served = [{"variant": v, "model": f"{m.name}@{m.version}", "model_dir": str(m.dir),
                    "items": m.model.n_items, "users": len(m.model.users_), "cached_users": len(m.user_cache),
                    "cached_item_lists": len(m.similar_cache), "cache_bytes": m.memory_bytes(),
-                   "photo_search": m.photo is not None, "sessions": m.model.scores_sessions}
+                   "photo_search": m.photo is not None, "sessions": m.model.scores_sessions,
+                   "index": None if m.index is None else m.index.describe()}
                   for v, m in arms.served()]
         out = {"status": "ready", **served[0]}
         if arms.variants is not None:

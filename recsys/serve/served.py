@@ -30,7 +30,8 @@ def model_version(model_dir: Path) -> str:
 class ServedModel:
     """A saved model ready to answer: see :func:`recsys.serve.create_app`."""
 
-    def __init__(self, model_dir, *, catalog=None, changes=None, cache_k: int = 100, photo_search: bool = True):
+    def __init__(self, model_dir, *, catalog=None, changes=None, cache_k: int = 100, photo_search: bool = True,
+                 index: str = "auto"):
         self.dir = Path(model_dir)
         self.model: Recommender = Recommender.load(self.dir)
         self.name, self.version = self.model.name, model_version(self.dir)
@@ -43,6 +44,7 @@ class ServedModel:
         self.info: dict[str, dict] = {}
         if catalog is not None:
             self._read_catalog(catalog)
+        self.index_kind = index
         self._refresh_vectors()
         self.co = CoInteractions(self.model.user_items_)
         self.photo = None
@@ -76,7 +78,26 @@ class ServedModel:
 
     def _refresh_vectors(self):
         vv = self.model.visual_vectors()
+        old = getattr(self, "index", None)
         self.vectors, self.present = (None, None) if vv is None else (vv[0], vv[1])
+        if vv is None:
+            self.index = None
+        elif old is not None:  # items were added: grow the index instead of rebuilding it
+            self.index = old.grow(self.vectors, self.present)
+        else:
+            self.index = self._visual_index()
+
+    def _visual_index(self):
+        """The index over the image vectors: the model's own when it was built on them (e.g. saved
+        by ``visrec train --index``), else one chosen by size."""
+        from recsys.index import VectorIndex
+        from recsys.index.store import vectors_fingerprint
+        built = self.model.built_index() if self.model.item_vectors() is not None else None
+        if built is not None and built.vectors.shape == self.vectors.shape and \
+                np.array_equal(built.present, self.present) and \
+                vectors_fingerprint(built.vectors, built.rows) == vectors_fingerprint(self.vectors, built.rows):
+            return built
+        return VectorIndex(self.vectors, self.present, kind=self.index_kind)
 
     def replay(self, rows):
         """Apply recorded catalog changes (items added through the service, then edits)."""
@@ -194,15 +215,26 @@ class ServedModel:
         got = self.similar_cached(i, k, mode, allowed)
         if got is not None:
             return got
+        if mode == "visual" and self.index.kind_ != "flat":  # a large catalog: the approximate index
+            if (i, mode) not in self.similar_cache:
+                idx, sc = self.index.search_items([i], self.cache_k)
+                keep = idx[0] >= 0
+                self.similar_cache[(i, mode)] = (idx[0][keep], sc[0][keep])
+                got = self.similar_cached(i, k, mode, allowed)
+                if got is not None:
+                    return got
+            idx, sc = self.index.search_items([i], k, allowed=allowed)
+            keep = idx[0] >= 0
+            return idx[0][keep], sc[0][keep]
         s = neighbour_scores(i, mode, self.vectors, self.present, self.co)
         if (i, mode) not in self.similar_cache:
             self.similar_cache[(i, mode)] = top_allowed(s, None, self.cache_k)
         return top_allowed(s, allowed, k)
 
     def search_photo(self, query: np.ndarray, k: int, allowed):
-        s = self.vectors @ query
-        s = np.where(self.present, s, -np.inf)
-        return top_allowed(s, allowed, k)
+        idx, sc = self.index.search(np.asarray(query, np.float32)[None, :], k, allowed=allowed)
+        keep = idx[0] >= 0
+        return idx[0][keep], sc[0][keep]
 
     def describe(self, idx, scores) -> list[dict]:
         ids = self.model.items_.to_ids(np.asarray(idx, np.int64))
@@ -222,9 +254,8 @@ class ServedModel:
                     self.user_cache.setdefault(int(u), (a[keep], b[keep]))
         if self.vectors is None:
             return
-        from recsys.index import VectorIndex
         with self.lock.read():
-            index, n = VectorIndex(self.vectors, self.present), len(self.present)
+            index, n = self.index, len(self.present)
         for s in range(0, n, batch):
             if stop is not None and stop.is_set():
                 return
