@@ -15,3 +15,10 @@ __all__ = ["Split", "cold_item_split", "cold_user_split", "leave_last_n", "rando
            "catalog_coverage", "intra_list_diversity", "novelty", "holm", "paired_bootstrap_ci", "wilcoxon_pvalue",
            "Experiment", "ExperimentResult", "Comparison", "EvalData", "compare_files", "compare_lists",
            "encode_lists", "load_features_npz", "read_recommendations"]
+from .splits import rolling_temporal_splits
+from .rolling import RollingExperiment, RollingResult
+
+__all__ += ["rolling_temporal_splits", "RollingExperiment", "RollingResult"]
+from .online import OnlineComparison, compare_events
+
+__all__ += ["compare_events", "OnlineComparison"]

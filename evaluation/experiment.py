@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from recsys.data import Dataset, item_user_counts
+from .arrivals import describe, new_arrival_summary, new_item_metrics
 from .compare import compare_lists
 from .comparison import Comparison
 from .evaldata import EvalData
+from .formatting import fmt_value
 from .metrics import auc_per_user, ranking_metrics
 from .splits import Split
 
@@ -25,8 +27,9 @@ class ExperimentResult:
         ``new_users="popular"`` also test users absent from the training data, placed last)
     per_user : {model: {metric: ndarray}}
     lists : {model: ndarray (n_users, k) of item indices} -- the evaluated lists
-    info : {model: {"visual": bool, "fit_seconds": float, "cold_share@k": ..., "coverage@k": ...}}
-    split : dict -- how the split was made
+    info : {model: {"visual": bool, "fit_seconds": float, "cold_share@k": ..., "coverage@k": ...}}; for a
+        temporal split also ``new_item_recall@k`` and ``new_item_hits@k`` (see :mod:`evaluation.arrivals`)
+    split : dict -- how the split was made (a temporal one with its ``new_arrivals`` summary)
     """
 
     users: np.ndarray
@@ -106,12 +109,33 @@ class ExperimentResult:
         return out
 
     def table(self) -> str:
-        metrics = list(next(iter(self.per_user.values())).keys())
-        width = max(len(m) for m in self.per_user) + 2
-        lines = ["model".ljust(width) + "".join(f"{m:>14}" for m in metrics)]
-        for name, d in self.per_user.items():
-            lines.append(name.ljust(width) + "".join(f"{np.mean(d[m]):>14.4f}" for m in metrics))
-        return "\n".join(lines)
+        """The mean of each metric per model (and, for a temporal split, the new-arrival hits)."""
+        return metrics_table(self)
+
+
+def metrics_table(result) -> str:
+    """Plain-text table of a result's mean metrics per model, its ``new_item_*`` hits and new-arrival line.
+
+    Parameters
+    ----------
+    result : ExperimentResult or evaluation.rolling.RollingResult
+        Anything with ``per_user``, ``info`` and ``split`` as in :class:`ExperimentResult`.
+
+    Returns
+    -------
+    str
+    """
+    metrics = list(next(iter(result.per_user.values())).keys())
+    extra = [k for k in next(iter(result.info.values())) if k.startswith("new_item_")]
+    width = max(len(m) for m in result.per_user) + 2
+    wide = max([14] + [len(k) + 2 for k in extra])
+    lines = ["model".ljust(width) + "".join(f"{m:>14}" for m in metrics) + "".join(f"{k:>{wide}}" for k in extra)]
+    for name, d in result.per_user.items():
+        lines.append(name.ljust(width) + "".join(f"{np.mean(d[m]):>14.4f}" for m in metrics)
+                     + "".join(f"{fmt_value(result.info[name][k]):>{wide}}" for k in extra))
+    if "new_arrivals" in result.split:
+        lines.append(describe(result.split["new_arrivals"]))
+    return "\n".join(lines)
 
 
 class Experiment:
@@ -173,6 +197,9 @@ class Experiment:
                                        "n_known": int(len(known_u))}
         # cold-items protocol: users rank only the held-out items, which have no training history
         candidates = np.flatnonzero((counts == 0) & (item_user_counts(test) > 0)) if cold_protocol else None
+        temporal = split_desc.get("protocol") == "temporal"
+        if temporal:  # test purchases of items never bought before the cut
+            split_desc["new_arrivals"] = new_arrival_summary(test, uidx, counts)
         per_user, lists, info = {}, {}, {}
         for name, model in self.models.items():
             t0 = time.perf_counter()
@@ -193,6 +220,8 @@ class Experiment:
                           "recommend_seconds": round(t2 - t1, 3),
                           f"cold_share@{kmax}": float(np.mean(counts[valid] == 0)) if len(valid) else 0.0,
                           f"coverage@{kmax}": float(len(np.unique(valid)) / train.n_items)}
+            if temporal:
+                info[name].update(new_item_metrics(idx, test, uidx, counts, kmax))
             if self.verbose:
                 means = {k: round(float(v.mean()), 4) for k, v in per_user[name].items()}
                 print(f"[evaluate] {name}: fit {t1 - t0:.1f}s, recommend {t2 - t1:.2f}s, {means}", flush=True)

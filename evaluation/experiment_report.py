@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from recsys.io import atomic_write_text
+from .arrivals import describe
+from .formatting import fmt_value
 from .report_html import CSS, ItemCells, esc, page_start
 
 
@@ -28,7 +30,7 @@ def ci95_halfwidth(x: np.ndarray) -> float:
 
 
 def render_report(result, path, *, title: str = "visrec offline evaluation", n_users: int = 4,
-                  random_state: int = 0, extra_html: str = "") -> Path:
+                  random_state: int = 0, extra_html: str = "", samples=None) -> Path:
     """Write the HTML report of an experiment.
 
     Parameters
@@ -42,6 +44,9 @@ def render_report(result, path, *, title: str = "visrec offline evaluation", n_u
     random_state : int
     extra_html : str
         Inserted after the metrics table.
+    samples : ExperimentResult, optional
+        Where the sample users come from (default ``result``; e.g. the last fold of a
+        :class:`evaluation.rolling.RollingResult`, whose pooled units have no single training set).
 
     Returns
     -------
@@ -49,13 +54,21 @@ def render_report(result, path, *, title: str = "visrec offline evaluation", n_u
     """
     path = Path(path)
     h = [page_start(title, CSS)]
-    h.append(f"<p class='small'>Split: {esc(json.dumps(result.split))}; "
-             f"{len(result.users)} users evaluated; mean ± 95% CI over users.</p>")
+    split = result.split
+    units = (f"{len(result.users)} (fold, user) units evaluated ({split['pooling']}); mean ± 95% CI over units"
+             if "pooling" in split else f"{len(result.users)} users evaluated; mean ± 95% CI over users")
+    h.append(f"<p class='small'>Split: {esc(json.dumps(split))}; {esc(units)}.</p>")
+    if "new_arrivals" in split:
+        h.append(f"<p>{esc(describe(split['new_arrivals']))}. <b>new_item_recall@k</b>: hits of the top k on "
+                 "exactly these test purchases / their number; <b>new_item_hits@k</b>: the number of hits.</p>")
     h.append(_metrics_table(result))
     h.append(extra_html)
+    samples = result if samples is None else samples
     h.append("<h2>Sample users</h2><p class='small'>Green border: a held-out item the user did interact "
-             "with (a hit). Dashed blue outline: a cold item (no interactions in training).</p>")
-    h.extend(_sample_users(result, n_users, random_state))
+             "with (a hit). Dashed blue outline: a cold item (no interactions in training)."
+             + (f" Drawn from the fold with cut {esc(samples.split.get('cut'))}." if samples is not result else "")
+             + "</p>")
+    h.extend(_sample_users(samples, n_users, random_state))
     h.append("</body></html>")
     atomic_write_text(path, "\n".join(h))
     return path
@@ -73,12 +86,18 @@ def _metrics_table(result) -> str:
         cells = "".join(
             f"<td class='{'best' if best[m] == name else ''}'>{np.mean(d[m]):.4f} ± {ci95_halfwidth(d[m]):.4f}</td>"
             for m in metrics)
-        extra = "".join(f"<td>{v:.3f}</td>" if isinstance(v, float) else f"<td>{v}</td>"
-                        for k, v in result.info[name].items() if k != "visual")
+        extra = "".join(f"<td>{_info_cell(k, v)}</td>" for k, v in result.info[name].items() if k != "visual")
         h.append(f"<tr><td>{esc(name)}</td><td>{'yes' if result.info[name]['visual'] else 'no'}</td>"
                  f"{cells}{extra}</tr>")
     h.append("</table>")
     return "\n".join(h)
+
+
+def _info_cell(key: str, v) -> str:
+    """A run-info value: new-arrival metrics as the metrics (4 decimals, – for none), other floats with 3."""
+    if key.startswith("new_item_"):
+        return fmt_value(v)
+    return f"{v:.3f}" if isinstance(v, float) else esc(v)
 
 
 def _sample_users(result, n_users: int, random_state: int) -> list:

@@ -132,6 +132,62 @@ def temporal_split(interactions: Interactions, *, cut=None, test_days: float | N
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
 
 
+def rolling_temporal_splits(interactions: Interactions, folds: int, *, test_days: float | None = None,
+                            test_fraction: float | None = None) -> list:
+    """Rolling-origin temporal splits: ``folds`` successive cuts, each testing on the window up to the next.
+
+    Fold ``i`` trains on every event before its cut (events without a time included, as in
+    :func:`temporal_split`) and tests on the events from its cut to the next fold's cut; the windows do
+    not overlap and the last one ends with the data. ``folds=1`` is :func:`temporal_split`.
+
+    Parameters
+    ----------
+    interactions : Interactions
+        With timestamps.
+    folds : int
+        Number of cuts (>= 1).
+    test_days : float, optional
+        Length of each test window in days (the last window holds the last ``test_days`` days).
+    test_fraction : float, optional
+        Share of the timed events in each test window (instead of ``test_days``).
+
+    Returns
+    -------
+    list of Split
+        Oldest cut first; each description names the fold, its cut and the end of its window.
+    """
+    if folds < 1:
+        raise ValueError(f"folds must be >= 1, got {folds}")
+    if (test_days is None) == (test_fraction is None):
+        raise ValueError("give exactly one of test_days or test_fraction")
+    if not interactions.has_timestamps:
+        raise ValueError("temporal split needs timestamps; the interactions have none")
+    ts = interactions.df["timestamp"].to_numpy()
+    known = ts >= 0
+    if test_days is not None:
+        cuts = [int(ts[known].max() - (folds - i) * test_days * 86400) + 1 for i in range(folds)]
+        window = {"test_days": test_days}
+    else:
+        cuts = [int(np.quantile(ts[known], max(1 - (folds - i) * test_fraction, 0.0))) for i in range(folds)]
+        window = {"test_fraction": test_fraction}
+    iso = [pd.Timestamp(c, unit="s", tz="UTC").isoformat() for c in cuts]
+    end = pd.Timestamp(int(ts[known].max()), unit="s", tz="UTC").isoformat()
+    out = []
+    for i, cut in enumerate(cuts):
+        before = known & (ts < cut)
+        if not before.any():
+            raise ValueError(f"fold {i + 1} of {folds} has no training data: its cut {iso[i]} is at or before the "
+                             f"first event; use fewer folds or shorter test windows")
+        is_test = known & (ts >= cut) & (ts < cuts[i + 1] if i + 1 < folds else True)
+        if not is_test.any():
+            raise ValueError(f"fold {i + 1} of {folds} has no test events in its window from {iso[i]}")
+        desc = {"protocol": "temporal", "fold": i + 1, "folds": folds, "cut": iso[i],
+                "test_end": iso[i + 1] if i + 1 < folds else end, **window,
+                "n_train": int((~(known & (ts >= cut))).sum()), "n_test": int(is_test.sum())}
+        out.append(Split(interactions.subset(~(known & (ts >= cut))), interactions.subset(is_test), desc))
+    return out
+
+
 def group_holdout(groups, fraction: float, random_state: int = 0) -> np.ndarray:
     """Boolean mask holding out ``fraction`` of the distinct ``groups`` (e.g. products), so that
     members of one group (e.g. colour variants) never sit on both sides."""

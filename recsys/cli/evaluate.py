@@ -26,7 +26,14 @@ def add_parser(sub):
                         "users rank only those (AUC, Recall@k)")
     v.add_argument("--test-fraction", type=open_fraction, default=0.2)
     v.add_argument("--test-days", type=float, default=None,
-                   help="temporal: last N days as test (default 56 on hm; else --test-fraction of events)")
+                   help="temporal: last N days as test (default 56 on hm; else --test-fraction of events); "
+                        "with --folds: the length of each test window (default 28 on hm)")
+    v.add_argument("--folds", type=positive_int, default=None,
+                   help="temporal: rolling origin -- N successive cuts, fold i trains on everything before its cut "
+                        "and tests on the next window (--test-days days, else --test-fraction of the events); "
+                        "windows do not overlap and the last ends with the data; metrics pooled over the "
+                        "(fold, user) units, per fold in metrics.json and report.html (default 1: one cut; "
+                        "recommended on hm: --folds 4, i.e. 4 x 28 days)")
     v.add_argument("--min-rating", type=float, default=None, help="movielens-1m: keep ratings >= this")
     v.add_argument("--models", default=None, help=f"comma-separated (default: all): {', '.join(model_names())}")
     v.add_argument("--param", action="append", help="model.key=value hyper-parameter (repeatable)")
@@ -79,8 +86,10 @@ def model_params(items) -> dict:
 
 def run(args):
     from evaluation import Experiment
-    from evaluation.protocols import make_split, model_settings, protocol_settings
+    from evaluation.protocols import model_settings, protocol_settings
     from evaluation.experiment_report import render_report
+    from evaluation.rolling import RollingExperiment
+    from evaluation.rolling_report import fold_table
     from recsys.io import atomic_write_text
     from recsys.models import make_model
 
@@ -90,32 +99,63 @@ def run(args):
         pair = args.compare.split(",")
         if len(pair) != 2 or not set(pair) <= set(names):
             raise UsageError(f"--compare needs two of the evaluated models as A,B, got {args.compare!r}")
+    if args.folds is not None and args.protocol != "temporal":
+        raise UsageError(f"--folds (rolling-origin cuts) needs --protocol temporal, got --protocol {args.protocol}")
     ps = protocol_settings(args.protocol, args.dataset, k=args.k, test_days=args.test_days,
-                           min_rating=args.min_rating, seen=args.seen)
+                           min_rating=args.min_rating, seen=args.seen, folds=args.folds)
     catalog, inter = load_dataset(args, ps.min_rating)
     settings = model_settings(names, args.protocol, params)
     models = {n: make_model(n, **settings[n]) for n in names}
-    split = make_split(args.protocol, inter, test_fraction=args.test_fraction, test_days=ps.test_days,
-                       random_state=args.random_state)
-    if args.dataset == "movielens-1m" and ps.min_rating is not None:
-        split.description["min_rating"] = ps.min_rating
-    split.description["dataset"] = args.dataset
-    split.description["exclude_seen"] = ps.exclude_seen
-    split.description["k"] = ps.k
-    if any(settings.values()):
-        split.description["model_settings"] = {n: v for n, v in settings.items() if v}
+    splits = make_splits_or_usage_error(args, ps, inter)
+    for split in splits:
+        describe_split(split.description, args, ps, settings)
     need_feats = any(m.requires_features for m in models.values())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     feats = embed(args, catalog, out / "skipped_images.jsonl") if need_feats else None
-    result = Experiment(models, split, catalog, feats, ks=(ps.k,), exclude_seen=ps.exclude_seen,
-                        new_users=args.new_users).run()
+    if ps.folds > 1:
+        result = RollingExperiment(models, splits, catalog, feats, ks=(ps.k,), exclude_seen=ps.exclude_seen,
+                                   new_users=args.new_users).run()
+        extra, samples = fold_table(result, html=True), result.folds[-1]
+    else:
+        result = Experiment(models, splits[0], catalog, feats, ks=(ps.k,), exclude_seen=ps.exclude_seen,
+                            new_users=args.new_users).run()
+        extra, samples = "", None
     print(result.table())
     atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=1))
-    render_report(result, out / "report.html", title=f"visrec evaluation: {args.dataset}")
+    render_report(result, out / "report.html", title=f"visrec evaluation: {args.dataset}", extra_html=extra,
+                  samples=samples)
     if args.compare:
         a, b = args.compare.split(",")
         comp = result.compare(a, b, k=ps.k)
-        comp.write(out / "compare", title=f"{b} vs {a}: {args.dataset}, {args.protocol}")
+        pooled = f", {ps.folds} folds pooled ((fold, user) units)" if ps.folds > 1 else ""
+        comp.write(out / "compare", title=f"{b} vs {a}: {args.dataset}, {args.protocol}{pooled}")
         print(comp.table())
     print(f"wrote {out / 'metrics.json'} and {out / 'report.html'}", file=sys.stderr)
+
+
+def make_splits_or_usage_error(args, ps, inter) -> list:
+    """The split of ``--protocol`` (one), or the ``--folds`` rolling-origin splits; windows that leave a fold
+    without training or test data are a usage error."""
+    from evaluation.protocols import make_split, make_splits
+    if ps.folds == 1:
+        return [make_split(args.protocol, inter, test_fraction=args.test_fraction, test_days=ps.test_days,
+                           random_state=args.random_state)]
+    try:
+        return make_splits(inter, ps.folds, test_fraction=args.test_fraction, test_days=ps.test_days)
+    except ValueError as e:
+        window = f"--test-days {ps.test_days:g}" if ps.test_days else f"--test-fraction {args.test_fraction:g}"
+        raise UsageError(f"--folds {ps.folds} with {window}: {e}") from None
+
+
+def describe_split(desc: dict, args, ps, settings: dict) -> None:
+    """Add the run's settings (dataset, k, seen items, model settings, ...) to a split description, in place."""
+    if args.dataset == "movielens-1m" and ps.min_rating is not None:
+        desc["min_rating"] = ps.min_rating
+    desc["dataset"] = args.dataset
+    desc["exclude_seen"] = ps.exclude_seen
+    desc["k"] = ps.k
+    if any(settings.values()):
+        desc["model_settings"] = {n: v for n, v in settings.items() if v}
+    if ps.window_reason:
+        desc["window_choice"] = ps.window_reason

@@ -39,9 +39,10 @@ def _overlap(a, b):
 def test_auto_is_exact_for_small_catalogs_and_approximate_by_size():
     assert choose_kind(1000, 1280) == "flat" and choose_kind(EXACT_MAX_CELLS // 1280, 1280) == "flat"
     assert choose_kind(100_000, 1280) == "hnsw"
-    # 1M x 1280-d: raw vectors (5.1 GB) and even 8-bit codes with a graph (1.56 GB) exceed 1.5 GB
-    assert choose_kind(1_000_000, 1280) == "ivf-sq8"
-    assert choose_kind(1_000_000, 1280, memory_budget=2_000_000_000) == "hnsw-sq8"
+    # 1M x 1280-d: raw vectors (5.1 GB) exceed 1.5 GB, 8-bit codes with a degree-24 graph (1.49 GB) fit
+    assert choose_kind(1_000_000, 1280) == "hnsw-sq8"
+    assert choose_kind(1_000_000, 1280, memory_budget=1_000_000_000) == "ivf-sq8"
+    assert choose_kind(3_000_000, 1280) == "ivf-sq8"
     assert choose_kind(1_000_000, 128, memory_budget=2_000_000_000) == "hnsw"
     small = VectorIndex(np.eye(20, dtype=np.float32))
     assert small.kind_ == "flat" and small.recall_ == 1.0
