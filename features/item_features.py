@@ -89,12 +89,33 @@ def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None) -> I
     paths, refused = catalog.checked_image_paths()  # refused: outside the images root, a NUL byte
     res = embedder.embed_paths(paths, store=cache_dir)
     ids = catalog.item_ids
-    errors = [{"item_id": ids[e["index"]], "path": refused[e["index"]][0], "reason": refused[e["index"]][1]}
-              if e["index"] in refused else {"item_id": ids[e["index"]], "path": e["path"], "reason": e["reason"]}
-              for e in res.errors]
+    errors = item_errors(res.errors, ids, refused)
     feats = ItemFeatures(res.vectors, res.present, embedder.backbone, errors, embedder.signature())
     if item_ids is not None and not np.array_equal(np.asarray(item_ids, dtype=object), ids):
         pos = {k: i for i, k in enumerate(ids)}
         idx = np.array([pos[str(k)] for k in item_ids])
         feats = ItemFeatures(feats.vectors[idx], feats.present[idx], feats.source, errors, feats.signature)
     return feats
+
+
+def item_errors(errors, item_ids, refused: dict) -> list:
+    """Per-image errors (``index``, ``path``, ``reason``) as the items' errors of :class:`ItemFeatures`.
+
+    Parameters
+    ----------
+    errors : list of dict
+        :attr:`visual.EmbeddingResult.errors`, indexed like the catalog.
+    item_ids : sequence of str
+        The catalog's item ids.
+    refused : dict
+        ``{row: (path, reason)}`` of images never read (``Catalog.checked_image_paths``): their own
+        reason replaces "no image given".
+
+    Returns
+    -------
+    list of dict
+        ``{"item_id", "path", "reason"}``, in the order of ``errors``.
+    """
+    return [{"item_id": item_ids[e["index"]], "path": refused[e["index"]][0], "reason": refused[e["index"]][1]}
+            if e["index"] in refused else {"item_id": item_ids[e["index"]], "path": e["path"], "reason": e["reason"]}
+            for e in errors]

@@ -26,6 +26,9 @@ class EmbeddingResult:
         ``{"index", "path", "reason"}`` for each image that could not be embedded.
     n_cached, n_computed : int
         Vectors taken from the store vs computed in this call.
+    keys : list of (str or None)
+        The SHA-256 (hex) of each image's bytes, the key of its vector in an
+        :class:`~visual.store.EmbeddingStore`; ``None`` where the file could not be read.
     """
 
     vectors: np.ndarray
@@ -33,6 +36,7 @@ class EmbeddingResult:
     errors: list = field(default_factory=list)
     n_cached: int = 0
     n_computed: int = 0
+    keys: list = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +54,10 @@ class ResultCollector:
     failed: dict = field(default_factory=dict)  # content hash -> reason, for repeats of a failed image
     n_cached: int = 0
     n_computed: int = 0
+    keys: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.keys = [None] * len(self.paths)
 
     def add(self, record: Record) -> None:
         if isinstance(record, Failed):
@@ -68,11 +76,13 @@ class ResultCollector:
         self.errors.append({"index": r.index, "path": None if p is None else str(p), "reason": r.reason})
         if r.key is not None:
             self.failed[r.key] = r.reason
+            self.keys[r.index] = r.key
         self.bar.update(1)
 
     def _cached(self, r: Cached) -> None:
         self.vectors[r.index] = self.store.get([r.key])[0]
         self.present[r.index] = True
+        self.keys[r.index] = r.key
         self.n_cached += 1
         self.bar.update(1)
 
@@ -80,6 +90,8 @@ class ResultCollector:
         v = self.forward(r.pixels)
         self.vectors[r.indices] = v
         self.present[r.indices] = True
+        for i, key in zip(r.indices, r.keys):
+            self.keys[i] = key
         if self.store is not None:
             self.store.add(r.keys, v)
         self.n_computed += len(r.indices)
@@ -89,6 +101,7 @@ class ResultCollector:
         """Copy the first occurrence's result to each repeat of its image."""
         for i, key in r.pairs:
             j = r.first[key]
+            self.keys[i] = key
             if self.present[j]:
                 self.vectors[i] = self.vectors[j]
                 self.present[i] = True
@@ -99,4 +112,4 @@ class ResultCollector:
 
     def result(self) -> EmbeddingResult:
         self.errors.sort(key=lambda e: e["index"])
-        return EmbeddingResult(self.vectors, self.present, self.errors, self.n_cached, self.n_computed)
+        return EmbeddingResult(self.vectors, self.present, self.errors, self.n_cached, self.n_computed, self.keys)

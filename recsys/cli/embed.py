@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog
+from .options import (add_catalog_args, add_embed_args, add_engine_args, check_engine, embed, load_catalog,
+                      positive_int)
 
 
 def add_parser(sub):
@@ -12,10 +13,13 @@ def add_parser(sub):
     add_catalog_args(e)
     add_embed_args(e)
     e.add_argument("--out", required=True, help="output .npz (item_ids, vectors, present)")
+    g = add_engine_args(e, "shard of images")
+    g.add_argument("--shard-rows", type=positive_int, default=1024, help="ray: images per shard (default 1024)")
     e.set_defaults(func=run)
 
 
 def run(args):
+    check_engine(args)
     catalog = load_catalog(args)
     feats = embed(args, catalog)
     out = Path(args.out)

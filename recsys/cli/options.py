@@ -154,9 +154,8 @@ def embed(args, catalog, report_path=None, embedder=None, *, embedder_kind=None,
     in full, in ``report_path`` (default ``<--out>.skipped.jsonl``).
 
     ``embedder_kind`` / ``head`` override ``--embedder`` / ``--head`` (e.g. ``"raw"`` to train a head)."""
-    from features import embed_catalog
     emb = embedder or make_embedder(args)
-    feats = embed_catalog(catalog, emb, cache_dir=store_dir(cache_dir(args.cache), emb))
+    feats = raw_features(args, catalog, emb)
     kind = embedder_kind or getattr(args, "embedder", "raw")
     head = getattr(args, "head", None) if embedder_kind is None else head
     feats = transform_features(args, catalog, feats, kind, head)
@@ -164,6 +163,45 @@ def embed(args, catalog, report_path=None, embedder=None, *, embedder_kind=None,
         report_path = Path(str(args.out).rstrip("/") + ".skipped.jsonl")
     report_skipped(feats.errors, report_path)
     return feats
+
+
+def raw_features(args, catalog, emb):
+    """The catalog's image vectors through the embedding cache: in this process, or with ``--engine ray``
+    on Ray actors, in resumable Parquet parts (``--parts``, default ``<--out>.parts``)."""
+    store = store_dir(cache_dir(args.cache), emb)
+    if getattr(args, "engine", "local") == "ray":
+        from recsys.engines.ray_embed import embed_catalog_ray, embedder_settings
+        parts = args.parts or f"{str(args.out).rstrip('/')}.parts"
+        return embed_catalog_ray(catalog, embedder_settings(emb), parts, store=store, shard_rows=args.shard_rows,
+                                 workers=args.workers)
+    from features import embed_catalog
+    return embed_catalog(catalog, emb, cache_dir=store)
+
+
+def check_engine(args) -> None:
+    """With ``--engine ray``: Ray must import (else a usage error saying how to install it), checked
+    before any work starts."""
+    if getattr(args, "engine", "local") == "ray":
+        from recsys.engines.cluster import import_ray
+        try:
+            import_ray()
+        except ImportError as e:
+            raise UsageError(str(e)) from None
+
+
+def add_engine_args(p, unit: str):
+    """``--engine local|ray``, ``--workers`` and ``--parts`` of the commands that can run on Ray."""
+    from recsys.engines import ENGINES
+    g = p.add_argument_group("engine")
+    g.add_argument("--engine", default="local", choices=ENGINES,
+                   help="local: this process; ray: Ray actors (the cluster at $RAY_ADDRESS, else a local Ray; "
+                        "needs pip install 'visrec[ray]'), each " + unit + " written to a resumable Parquet part")
+    g.add_argument("--workers", type=positive_int, default=None,
+                   help="ray: actors (default: one per GPU when used, else one per CPU of the cluster)")
+    g.add_argument("--parts", default=None, metavar="DIR",
+                   help="ray: folder of the Parquet parts (default <--out>.parts, on storage all nodes reach); a "
+                        "rerun of the same job resumes from it")
+    return g
 
 
 def transform_features(args, catalog, feats, kind: str = "raw", head=None):

@@ -1,4 +1,4 @@
-"""``visrec recommend``: top-k lists for users of a trained model."""
+"""``visrec recommend``: top-k lists for users of a trained model, written block by block."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .options import positive_int
+from .options import add_engine_args, check_engine, positive_int
 
 
 def add_parser(sub):
@@ -24,35 +24,60 @@ def add_parser(sub):
                    help="EASE / visual-kernel products on the CPU; bfloat16 is several times faster on CPUs "
                         "with AMX or AVX512-BF16, with the same measured accuracy")
     r.add_argument("--out", required=True, help=".jsonl, .csv or .parquet")
+    g = add_engine_args(r, "block of users")
+    g.add_argument("--block-users", type=positive_int, default=None,
+                   help="users scored and written at a time, what memory holds (default 65536)")
+    g.add_argument("--keep-parts", action="store_true", help="ray: keep the Parquet parts after --out is written")
     r.set_defaults(func=run)
 
 
-def read_users(spec: str, model) -> np.ndarray:
-    """``all``, ``a,b,c`` or ``@file`` (one id per line) as an array of user ids."""
+def read_users(spec: str, users) -> np.ndarray:
+    """``all``, ``a,b,c`` or ``@file`` (one id per line) as an array of user ids (``users``: the model's
+    :class:`recsys.data.IdMap` of users)."""
     if spec == "all":
-        return model.users_.ids
+        return users.ids
     if spec.startswith("@"):
         lines = Path(spec[1:]).read_text().splitlines()
         return np.asarray([ln.strip() for ln in lines if ln.strip()], object)
     return np.asarray(spec.split(","), object)
 
 
-def run(args):
-    from recsys.io.lists import write_recommendations
+def open_model(args):
+    """``(model or its saved parts, users IdMap, items IdMap)``: the local engine loads the model; the Ray
+    engine only reads its folder (the actors build the model)."""
+    if args.engine == "ray":
+        from recsys.data import IdMap
+        from recsys.models.persistence import read_model_parts
+        parts = read_model_parts(args.model)
+        return parts, IdMap(parts.users, kind="user"), IdMap(parts.items, kind="item")
     from recsys.models import Recommender
     model = Recommender.load(args.model)
-    users = read_users(args.users, model)
+    return model, model.users_, model.items_
+
+
+def run(args):
+    from recsys.data.idmap import pairs_matrix
+    from recsys.engines.lists import BLOCK_USERS, ListJob, write_lists
+    check_engine(args)
+    model, users_map, items_map = open_model(args)
+    users = read_users(args.users, users_map)
+    uidx = np.arange(len(users_map)) if args.users == "all" else users_map.to_index(list(users))
     exclude = None
     if args.exclude:
         from recsys.data import load_interactions
         pairs = load_interactions(args.exclude)  # validated: a bad row is named by file and line
-        exclude, n_ignored = model.exclusion_matrix(pairs)
+        exclude, n_ignored = pairs_matrix(pairs, users_map, items_map)
         print(f"excluding {len(pairs.df) - n_ignored} user-item pairs from {args.exclude}"
               + (f" ({n_ignored} name users or items unknown to the model: nothing to remove)" if n_ignored else ""),
               file=sys.stderr)
+    job = ListJob(args.k, not args.include_seen, exclude, args.device, args.precision)
+    block = args.block_users or BLOCK_USERS
     t = time.perf_counter()
-    ids, scores = model.recommend(users, k=args.k, exclude_seen=not args.include_seen, exclude_items=exclude,
-                                  device=args.device, precision=args.precision)
+    if args.engine == "ray":
+        from recsys.engines.ray_lists import recommend_ray
+        n = recommend_ray(args.model, args.out, job, uidx, block_users=block, workers=args.workers,
+                          parts_dir=args.parts, keep_parts=args.keep_parts, model_parts=model)
+    else:
+        n = write_lists(model, uidx, args.out, job, block_users=block, progress=len(uidx) > block)
     dt = time.perf_counter() - t
-    write_recommendations(args.out, users, ids, scores)
-    print(f"{len(users)} users x top-{args.k} in {dt:.2f}s -> {args.out}")
+    print(f"{n} users x top-{args.k} in {dt:.2f}s -> {args.out}")

@@ -20,14 +20,20 @@ def default_mode(folder: bool = False) -> int:
     return (0o777 if folder else 0o666) & ~_umask()
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+@contextmanager
+def atomic_file(path):
+    """A binary file to write ``path`` through: a temp file in the same folder, fsynced and renamed
+    into place when the block ends, removed (``path`` untouched) when it raises.
+
+    For outputs written piece by piece (:class:`recsys.io.lists.ListWriter`) that must still appear
+    complete or not at all.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, default_mode())
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -37,6 +43,12 @@ def atomic_write_bytes(path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    with atomic_file(path) as f:
+        f.write(data)
 
 
 def atomic_write_text(path, text: str) -> None:

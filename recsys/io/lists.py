@@ -1,12 +1,12 @@
 """List files: recommendation lists and similar-item feeds, written and read in one place.
 
-Written as JSONL (one object per user or item) or CSV/Parquet (one row per rank), atomically;
-read back from the same formats (and from other systems' CSV/Parquet with ``user_id, rank, item_id``).
+Written as JSONL (one object per user or item) or CSV/Parquet (one row per rank), atomically and
+block by block (:class:`ListWriter`, for list jobs over more users than fit in memory); read back
+from the same formats (and from other systems' CSV/Parquet with ``user_id, rank, item_id``).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ import pandas as pd
 
 from recsys.data.errors import DataError
 from recsys.data.loaders import read_table
-from .atomic import atomic_write_bytes, atomic_write_text
+from .atomic import atomic_file
 
 
 def list_entries(ids, scores) -> list:
@@ -26,21 +26,109 @@ def list_entries(ids, scores) -> list:
             for i, s in zip(ids, scores) if i is not None and math.isfinite(float(s))]
 
 
+class ListWriter:
+    """Ranked lists written block by block into one file, so that memory holds one block at a time.
+
+    ``.jsonl``: one object per list, ``{key: ..., list_key: [{"item_id": ..., "score": ...}, ...]}``;
+    ``.csv`` / ``.parquet``: one row per (list, rank). Scores are rounded to 6 decimals and empty
+    slots (id ``None`` or score ``-inf``) are dropped. The file appears complete when the ``with``
+    block ends, or not at all when it raises (:func:`recsys.io.atomic.atomic_file`).
+
+    Parameters
+    ----------
+    path : path-like
+    key : str
+        Who each list is for: ``"user_id"`` (recommendations) or ``"item_id"`` (similar items).
+    list_key : str
+        The JSONL field holding the list: ``"items"`` or ``"similar"``.
+
+    Attributes
+    ----------
+    n_lists, n_rows : int
+        Lists and (list, rank) entries written so far.
+
+    Examples
+    --------
+    >>> with ListWriter("recs.jsonl") as w:  # doctest: +SKIP
+    ...     for users, ids, scores in blocks:
+    ...         w.write(users, ids, scores)
+    """
+
+    def __init__(self, path, key: str = "user_id", list_key: str = "items"):
+        self.path = Path(path)
+        self.key, self.list_key = key, list_key
+        self.fmt = self.path.suffix.lower()
+        self.columns = [key, "rank", "item_id" if key != "item_id" else "similar_item_id", "score"]
+        self.n_lists = self.n_rows = 0
+        self._atomic = self._file = self._parquet = None
+        self._header = True
+
+    def __enter__(self) -> "ListWriter":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._atomic = atomic_file(self.path)
+        self._file = self._atomic.__enter__()
+        return self
+
+    def write(self, heads, ids, scores) -> None:
+        """Append one block: ``ids[i]`` / ``scores[i]`` is the list of ``heads[i]`` (rows of top-k
+        arrays, or ragged sequences)."""
+        entries = [list_entries(i, s) for i, s in zip(ids, scores)]
+        self.n_lists += len(entries)
+        self.n_rows += sum(map(len, entries))
+        if self.fmt not in (".csv", ".parquet"):
+            text = "".join(json.dumps({self.key: str(h), self.list_key: e}) + "\n" for h, e in zip(heads, entries))
+            self._file.write(text.encode("utf-8"))
+            return
+        rows = [(str(h), r + 1, e["item_id"], e["score"]) for h, es in zip(heads, entries) for r, e in enumerate(es)]
+        self._write_table(pd.DataFrame(rows, columns=self.columns))
+
+    def _write_table(self, df: pd.DataFrame) -> None:
+        if self.fmt == ".csv":
+            df.to_csv(self._file, index=False, header=self._header)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            schema = pa.schema([(self.columns[0], pa.large_string()), ("rank", pa.int64()),
+                                (self.columns[2], pa.large_string()), ("score", pa.float64())])
+            table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self._file, table.schema)
+            self._parquet.write_table(table)
+        self._header = False
+
+    def _finish(self) -> None:
+        if self._header and self.fmt in (".csv", ".parquet"):  # no block: the header (schema) alone
+            self._write_table(pd.DataFrame([], columns=self.columns))
+        if self._parquet is not None:
+            self._parquet, writer = None, self._parquet
+            writer.close()
+
+    def _abandon(self) -> None:
+        """Drop the Parquet writer of a failed file (its footer is never written)."""
+        if self._parquet is not None:
+            self._parquet, writer = None, self._parquet
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as e:
+                self._abandon()
+                self._atomic.__exit__(type(e), e, e.__traceback__)
+                raise
+        else:
+            self._abandon()
+        return self._atomic.__exit__(exc_type, exc, tb)
+
+
 def _write_lines(path, key: str, list_key: str, heads, ids, scores) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = path.suffix.lower()
-    if fmt in (".csv", ".parquet"):
-        rows = [(str(h), r + 1, e["item_id"], e["score"]) for h, i, s in zip(heads, ids, scores)
-                for r, e in enumerate(list_entries(i, s))]
-        df = pd.DataFrame(rows, columns=[key, "rank", "item_id" if key != "item_id" else "similar_item_id", "score"])
-        buf = io.BytesIO()
-        (df.to_csv(buf, index=False) if fmt == ".csv" else df.to_parquet(buf, index=False))
-        atomic_write_bytes(path, buf.getvalue())
-        return path
-    lines = [json.dumps({key: str(h), list_key: list_entries(i, s)}) for h, i, s in zip(heads, ids, scores)]
-    atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
-    return path
+    with ListWriter(path, key, list_key) as w:
+        w.write(heads, ids, scores)
+    return Path(path)
 
 
 def write_recommendations(path, user_ids, item_ids: np.ndarray, scores: np.ndarray) -> Path:

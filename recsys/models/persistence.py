@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -146,16 +147,29 @@ def _model_class(meta: dict, path: Path) -> type:
         return model_class(cls_path)
 
 
-def load_model(path):
-    """Load a model written by :func:`save_model`, verifying it first (see :class:`ModelFileError`)."""
+class ModelParts(NamedTuple):
+    """What a saved model folder holds, read and checked but not yet made into a model: plain JSON
+    values, id lists and NumPy / SciPy arrays, so it can be shipped to workers (e.g. put once into
+    a Ray object store) and turned into a model there by :func:`build_model`."""
+
+    meta: dict
+    users: list
+    items: list
+    user_items: object
+    recency: object
+    state: dict
+
+
+def read_model_parts(path) -> ModelParts:
+    """Read a folder written by :func:`save_model`, verifying it first (see :class:`ModelFileError`)."""
     path = Path(path)
     meta = _read_meta(path)
     problems = verify_manifest(path)
     if problems:
         raise ModelFileError("; ".join(problems))
-    model = _model_class(meta, path)(**meta["params"])
-    users = IdMap(_read_json(path / "users.json"), kind="user")
-    items = IdMap(_read_json(path / "items.json"), kind="item")
+    _model_class(meta, path)  # an unknown model type fails here, before the arrays are read
+    users = _read_json(path / "users.json")
+    items = _read_json(path / "items.json")
     try:
         user_items = csr_from_arrays(_read_npz(path / "user_items.npz"))
         recency = csr_from_arrays(_read_npz(path / "recency.npz")) if (path / "recency.npz").exists() else None
@@ -163,7 +177,24 @@ def load_model(path):
         raise ModelFileError(f"{path}: a sparse matrix file is malformed ({e})") from None
     state = _read_npz(path / "state.npz")
     _check_consistent(path, users, items, user_items, recency, state)
-    model.restore(users, items, user_items, state, recency=recency, feature_signature=meta.get("features") or {})
+    return ModelParts(meta, users, items, user_items, recency, state)
+
+
+def build_model(parts: ModelParts, path=None):
+    """The fitted model of :func:`read_model_parts`' ``parts`` (``path``: named in errors)."""
+    meta = parts.meta
+    model = _model_class(meta, Path(path or "model"))(**meta["params"])
+    users = IdMap(parts.users, kind="user")
+    items = IdMap(parts.items, kind="item")
+    model.restore(users, items, parts.user_items, parts.state, recency=parts.recency,
+                  feature_signature=meta.get("features") or {})
+    return model
+
+
+def load_model(path):
+    """Load a model written by :func:`save_model`, verifying it first (see :class:`ModelFileError`)."""
+    path = Path(path)
+    model = build_model(read_model_parts(path), path)
     if (path / INDEX_DIR).is_dir():
         model.attach_index(path / INDEX_DIR)
     return model
