@@ -22,10 +22,11 @@ from tqdm.auto import tqdm
 from recsys.io.atomic import atomic_write_text, default_mode
 from visual.devices import resolve_device
 
+from .contrastive import BatchPlan, codes, multi_positive_loss, partners
 from .item_features import ItemFeatures
 
 
-class _Head(nn.Module):
+class ProjectionHead(nn.Module):
     def __init__(self, d_in: int, hidden: int, d_out: int, dropout: float):
         super().__init__()
         self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_out))
@@ -35,40 +36,11 @@ class _Head(nn.Module):
         return nn.functional.normalize(self.net(x) + self.skip(x), dim=-1)
 
 
-def _ids(values) -> np.ndarray | None:
-    """Dense codes for group/label values; -1 where missing."""
-    if values is None:
-        return None
-    import pandas as pd
-    s = pd.Series(list(values), dtype="object")
-    codes, _ = pd.factorize(s.where(s.notna() & (s.astype(str) != ""), None), use_na_sentinel=True)
-    return codes.astype(np.int64)
-
-
 #: constructor arguments saved with a head (``device`` and ``progress`` are not)
 _PARAM_NAMES = ("out_dim", "hidden", "group_weight", "label_weight", "pair_weight", "temperature", "epochs",
                 "batch_size", "lr", "weight_decay", "dropout", "random_state")
 #: keys of saved heads' params renamed since (old -> new), still accepted when loading
 _RENAMED_PARAMS = {"seed": "random_state"}
-
-
-def _partners(pairs) -> dict[int, list[int]]:
-    """Co-interaction partners of each item index, from ``(m, 2)`` index pairs."""
-    partner: dict[int, list[int]] = {}
-    if pairs is not None and len(pairs):
-        for a, b in np.asarray(pairs, dtype=np.int64):
-            partner.setdefault(int(a), []).append(int(b))
-            partner.setdefault(int(b), []).append(int(a))
-    return partner
-
-
-def _multi_item_groups(g, keep) -> list[list[int]]:
-    """Item indices of each variant group with at least two items that have a vector."""
-    by_group: dict[int, list[int]] = {}
-    if g is not None:
-        for i in np.flatnonzero(keep & (g >= 0)):
-            by_group.setdefault(int(g[i]), []).append(int(i))
-    return [v for v in by_group.values() if len(v) >= 2]
 
 
 class VisualAdapter:
@@ -137,7 +109,7 @@ class VisualAdapter:
         pairs : int array (m, 2), optional -- item index pairs that co-occur in users' histories
         """
         self._check_params()
-        g, lab = _ids(groups), _ids(labels)
+        g, lab = codes(groups), codes(labels)
         n = features.n_items
         if g is None and lab is None and pairs is None:
             raise ValueError("give at least one signal: groups, labels or pairs")
@@ -148,21 +120,22 @@ class VisualAdapter:
         X = torch.from_numpy(features.vectors).to(dev)
         G = torch.from_numpy(g if g is not None else np.full(n, -1)).to(dev)
         L = torch.from_numpy(lab if lab is not None else np.full(n, -1)).to(dev)
-        partner = _partners(pairs)
+        partner = partners(pairs)
         # batches are built around variant groups / labels / pairs so that each anchor has positives
-        multi = _multi_item_groups(g, keep)
-        labelled = np.flatnonzero(keep & (lab >= 0)) if lab is not None else np.zeros(0, np.int64)
-        everyone = np.flatnonzero(keep)
-        head = _Head(features.dim, self.hidden, self.out_dim, self.dropout).to(dev)
+        plan = BatchPlan.build(keep, g, lab, partner)
+        head = ProjectionHead(features.dim, self.hidden, self.out_dim, self.dropout).to(dev)
         opt = torch.optim.AdamW(head.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        steps = max(1, len(everyone) // self.batch_size)
+        steps = max(1, len(plan.everyone) // self.batch_size)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.epochs * steps)
         self.history_ = []
         for _ in tqdm(range(self.epochs), desc="adapting embeddings", disable=not self.progress):
             tot = 0.0
             for _ in range(steps):
-                idx = self._sample(rng, multi, labelled, everyone, partner)
-                loss = self._batch_loss(head, X, G, L, idx, partner)
+                idx = plan.sample(rng, self.batch_size)
+                bi = torch.from_numpy(idx).to(dev)
+                loss = multi_positive_loss(head(X[bi]), G[bi], L[bi], idx, partner, group_weight=self.group_weight,
+                                           label_weight=self.label_weight, pair_weight=self.pair_weight,
+                                           temperature=self.temperature)
                 if loss is None:
                     continue
                 opt.zero_grad()
@@ -175,58 +148,6 @@ class VisualAdapter:
         self.head_ = head.cpu()
         self.in_dim_ = features.dim
         return self
-
-    def _batch_loss(self, head, X, G, L, idx: np.ndarray, partner: dict):
-        """Multi-positive contrastive loss of the batch of items ``idx`` (``X``, ``G``, ``L``: vectors,
-        group and label codes of all items), or ``None`` when no anchor in it has a positive."""
-        dev = X.device
-        bi = torch.from_numpy(idx).to(dev)
-        z = head(X[bi])
-        sim = z @ z.T / self.temperature
-        eye = torch.eye(len(bi), dtype=torch.bool, device=dev)
-        w = torch.zeros_like(sim)
-        gi, li = G[bi], L[bi]
-        if self.group_weight:
-            w = torch.maximum(w, self.group_weight * ((gi[:, None] == gi[None, :]) & (gi[:, None] >= 0)).float())
-        if self.label_weight:
-            w = torch.maximum(w, self.label_weight * ((li[:, None] == li[None, :]) & (li[:, None] >= 0)).float())
-        if self.pair_weight and partner:
-            pm = np.zeros((len(idx), len(idx)), np.float32)
-            pos = {int(v): k for k, v in enumerate(idx)}
-            for k, a in enumerate(idx):
-                for b in partner.get(int(a), ()):
-                    if b in pos:
-                        pm[k, pos[b]] = 1.0
-            w = torch.maximum(w, self.pair_weight * torch.from_numpy(pm).to(dev))
-        w = w.masked_fill(eye, 0)
-        has = w.sum(1) > 0
-        if not has.any():
-            return None
-        logp = sim.masked_fill(eye, -1e9).log_softmax(dim=1)
-        return -((w * logp).sum(1)[has] / w.sum(1)[has]).mean()
-
-    def _sample(self, rng, multi, labelled, everyone, partner) -> np.ndarray:
-        """A batch: half from variant groups (up to 4 per group), then labelled items, then any."""
-        out: list[int] = []
-        half = self.batch_size // 2
-        if multi:
-            for k in rng.permutation(len(multi)):
-                grp = multi[k]
-                out.extend(rng.choice(grp, size=min(4, len(grp)), replace=False).tolist())
-                if len(out) >= half:
-                    break
-        if len(labelled):
-            out.extend(rng.choice(labelled, size=min(len(labelled), (self.batch_size - len(out)) * 2 // 3),
-                                  replace=False).tolist())
-        if partner and len(out) < self.batch_size:
-            seeds = rng.choice(list(partner), size=min(len(partner), (self.batch_size - len(out)) // 2), replace=False)
-            for s in seeds:
-                out.append(int(s))
-                out.append(int(rng.choice(partner[int(s)])))
-        if len(out) < self.batch_size:
-            size = min(len(everyone), self.batch_size - len(out))
-            out.extend(rng.choice(everyone, size=size, replace=False).tolist())
-        return np.unique(np.asarray(out[: self.batch_size], dtype=np.int64))
 
     def transform(self, features: ItemFeatures) -> ItemFeatures:
         """Adapted, L2-normalised vectors (items without a vector stay without)."""
@@ -267,7 +188,7 @@ class VisualAdapter:
         meta = json.loads(Path(str(path) + ".json").read_text())
         params = {_RENAMED_PARAMS.get(k, k): v for k, v in meta["params"].items()}
         ad = cls(**params, progress=False)
-        head = _Head(meta["in_dim"], ad.hidden, ad.out_dim, ad.dropout)
+        head = ProjectionHead(meta["in_dim"], ad.hidden, ad.out_dim, ad.dropout)
         head.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
         head.eval()
         ad.head_, ad.in_dim_, ad.id_ = head, meta["in_dim"], meta["id"]

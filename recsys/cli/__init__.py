@@ -1,4 +1,4 @@
-"""Command line: ``visrec demo|embed|train|recommend|similar|search|serve|events|adapt|evaluate|compare|doctor``.
+"""Command line: ``visrec demo|embed|train|recommend|similar|search|serve|events|adapt|align|evaluate|compare|doctor``.
 
 One module per command, each with ``add_parser(subparsers)`` and ``run(args)``; shared options in
 :mod:`recsys.cli.options`. Nothing below this package parses arguments.
@@ -11,9 +11,9 @@ import sys
 
 from recsys import __version__
 
-from . import adapt, compare, demo, doctor, embed, evaluate, events, recommend, search, serve, similar, train
+from . import adapt, align, compare, demo, doctor, embed, evaluate, events, recommend, search, serve, similar, train
 
-COMMANDS = (demo, embed, train, recommend, similar, search, serve, events, adapt, evaluate, compare, doctor)
+COMMANDS = (demo, embed, train, recommend, similar, search, serve, events, adapt, align, evaluate, compare, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,9 @@ def add_parser(sub):
                         "their variant across restarts; a new name reshuffles them (default 'default')")
     s.add_argument("--demo-page", action="store_true", help="also serve the demo shop page at /demo")
     add_index_arg(s)
+    s.add_argument("--text-head", default=None,
+                   help="text aligner from `visrec align` for GET /v1/search/text (default: the one shipped for the "
+                        "model's backbone, when there is one)")
     s.add_argument("--catalog", help="catalog CSV/Parquet: titles, categories, prices, image_url, in_stock")
     s.add_argument("--images-root", help="folder of the catalog's photos (also where POST /v1/items may read "
                                          "image_path from)")
@@ -81,13 +84,15 @@ def run(args):
                      demo_page=args.demo_page, index=args.index, catalog=args.catalog,
                      images_root=args.images_root, keys=keys,
                      allow_origins=args.allow_origin, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-                     state_path=args.state, cache_k=args.cache_k, warm=not args.no_warm)
+                     state_path=args.state, cache_k=args.cache_k, warm=not args.no_warm,
+                     text_search=args.text_head or True)
     arms = app.state.arms
     if not keys:
         print("[serve] no API keys: open access, listening on loopback only", file=sys.stderr, flush=True)
     for v, m in arms.served():
         print(f"[serve] {'' if v is None else f'variant {v}: '}{m.name}@{m.version}: {m.model.n_items} items, "
-              f"{len(m.model.users_)} users", file=sys.stderr, flush=True)
+              f"{len(m.model.users_)} users; search by words: "
+              f"{'on' if m.text is not None else m.text_unavailable}", file=sys.stderr, flush=True)
     if arms.variants is not None:
         split = ", ".join(f"{v} {100 * w:g}%" for v, w in arms.variants.split().items())
         print(f"[serve] experiment {arms.variants.experiment!r}: {split}", file=sys.stderr, flush=True)

@@ -41,7 +41,7 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, state_path=None, cache_k: int = 100,
                warm: bool = True, photo_search: bool = True, reload_on_sighup: bool = True,
                split=None, experiment: str = DEFAULT_EXPERIMENT, demo_page: bool = False,
-               index: str = "auto") -> FastAPI:
+               index: str = "auto", text_search=True) -> FastAPI:
     """The visrec service for a saved model folder, or for an online A/B experiment between several.
 
     Parameters
@@ -96,7 +96,8 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
     events = EventLog(changes.path)
     metrics = Metrics()
     arms = Arms({v: ModelHolder(d, catalog=catalog, changes=changes, cache_k=cache_k, warm=warm,
-                                photo_search=photo_search, metrics=metrics, variant=v, index=index)
+                                photo_search=photo_search, metrics=metrics, variant=v, index=index,
+                                text_search=text_search)
                  for v, d in dirs.items()}, variants)
 
     @asynccontextmanager
@@ -144,7 +145,8 @@ def create_app(model_dir, *, catalog=None, images_root=None, keys=None, allow_or
         served = [{"variant": v, "model": f"{m.name}@{m.version}", "model_dir": str(m.dir),
                    "items": m.model.n_items, "users": len(m.model.users_), "cached_users": len(m.user_cache),
                    "cached_item_lists": len(m.similar_cache), "cache_bytes": m.memory_bytes(),
-                   "photo_search": m.photo is not None, "sessions": m.model.scores_sessions,
+                   "photo_search": m.photo is not None, "text_search": m.text is not None,
+                   "sessions": m.model.scores_sessions,
                    "index": None if m.index is None else m.index.describe()}
                   for v, m in arms.served()]
         out = {"status": "ready", **served[0]}

@@ -14,8 +14,10 @@ log = logging.getLogger("visrec.serve")
 
 class ModelHolder:
     def __init__(self, model_dir, *, catalog=None, changes=None, cache_k: int = 100, warm: bool = True,
-                 photo_search: bool = True, metrics=None, variant: str | None = None, index: str = "auto"):
-        self._kw = dict(catalog=catalog, changes=changes, cache_k=cache_k, photo_search=photo_search, index=index)
+                 photo_search: bool = True, metrics=None, variant: str | None = None, index: str = "auto",
+                 text_search=True):
+        self._kw = dict(catalog=catalog, changes=changes, cache_k=cache_k, photo_search=photo_search, index=index,
+                        text_search=text_search)
         self.changes = changes
         self.warm_enabled = warm
         self.metrics = metrics

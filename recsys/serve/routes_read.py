@@ -1,4 +1,4 @@
-"""Read endpoints: similar items, a known user's list, an anonymous session's list, search by photo."""
+"""Read endpoints: similar items, a known user's list, an anonymous session's list, search by photo or words."""
 
 from __future__ import annotations
 
@@ -148,4 +148,22 @@ async def search_image(request: Request, k: int = K, exclude: list[str] = EXCLUD
     del data
     with m.lock.read():
         idx, sc = m.search_photo(query, k, m.allowed(_known(m, exclude), category, in_stock))
+        return json_answer(pick.answer(idx, sc))
+
+
+@router.get("/search/text", response_model=ItemList)
+async def search_text(request: Request, q: str = Query(min_length=1, max_length=500, description="the words"),
+                      k: int = K, exclude: list[str] = EXCLUDE, category: list[str] = CATEGORY,
+                      in_stock: bool = IN_STOCK, visitor_id: str | None = VISITOR):
+    """Catalog items whose photos match typed words -- items with only a photo included. The query is
+    embedded in memory only: never written, cached or logged."""
+    pick = Pick(request, visitor_id)
+    m = pick.m
+    if m.text is None:
+        raise APIError(422, "no text search", f"model {m.name!r}: {m.text_unavailable}")
+    if not q.strip():
+        raise APIError(422, "empty query", "the query q has no words")
+    query = await run_in_threadpool(m.text.embed, [q])
+    with m.lock.read():
+        idx, sc = m.search_photo(query[0], k, m.allowed(_known(m, exclude), category, in_stock))
         return json_answer(pick.answer(idx, sc))

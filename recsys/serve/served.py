@@ -31,6 +31,7 @@ class ServedModel:
     """A saved model ready to answer: see :func:`recsys.serve.create_app`."""
 
     def __init__(self, model_dir, *, catalog=None, changes=None, cache_k: int = 100, photo_search: bool = True,
+                 text_search=True,
                  index: str = "auto"):
         self.dir = Path(model_dir)
         self.model: Recommender = Recommender.load(self.dir)
@@ -51,6 +52,9 @@ class ServedModel:
         if photo_search and self.vectors is not None:
             from recsys.search import PhotoSearch
             self.photo = PhotoSearch(self.model, device="cpu")
+        self.text, self.text_unavailable = None, "text search is off"
+        if text_search and self.vectors is not None:
+            self._open_text_search(None if text_search is True else text_search)
         self.user_cache: dict[int, tuple] = {}
         self.similar_cache: dict[tuple, tuple] = {}
         self.skipped: list[str] = []  # recorded additions this model cannot take, with the reason
@@ -87,15 +91,26 @@ class ServedModel:
         else:
             self.index = self._visual_index()
 
+    def _open_text_search(self, head):
+        """Search by words with the aligner ``head`` (default: the shipped one, when it fits the model's
+        vectors); without one the reason is kept for the endpoint's 422."""
+        from recsys.text_search import TextSearch
+        try:
+            self.text = TextSearch(self.model, head, index=self.index)
+        except (ValueError, ImportError) as e:
+            if head is not None:
+                raise
+            self.text_unavailable = str(e)
+
     def _visual_index(self):
         """The index over the image vectors: the model's own when it was built on them (e.g. saved
         by ``visrec train --index``), else one chosen by size."""
         from recsys.index import VectorIndex
         from recsys.index.store import vectors_fingerprint
-        built = self.model.built_index() if self.model.item_vectors() is not None else None
+        built = self.model.built_index()  # None unless saved with the model or already built
         if built is not None and built.vectors.shape == self.vectors.shape and \
-                np.array_equal(built.present, self.present) and \
-                vectors_fingerprint(built.vectors, built.rows) == vectors_fingerprint(self.vectors, built.rows):
+                np.array_equal(built.present, self.present) and (built.vectors is self.vectors or
+                vectors_fingerprint(built.vectors, built.rows) == vectors_fingerprint(self.vectors, built.rows)):
             return built
         return VectorIndex(self.vectors, self.present, kind=self.index_kind)
 

@@ -1,0 +1,113 @@
+"""Raw vectors vs an adapter head vs partial fine-tuning (last 1 / 2 blocks + head) on H&M, judged on
+products never seen in training -- split by product, and by product type.
+
+    python benchmarks/hm_finetune.py [--data-dir ../shared/datasets/hm-sample] [--max-train 4000]
+        [--unfreeze 1,2] [--epochs 8] [--out result.json]
+
+Splits (seed 0):
+
+- ``by-product``: 30% of the products (``product_code``) held out as dev, as ``hm_adaptation.py``;
+- ``by-type``: 30% of the product types (``product_type_name``) held out: dev = the articles of those
+  types, training = the articles of the other types and the photos without metadata, so the head is
+  judged on kinds of products it never saw.
+
+Training uses at most ``--max-train`` training photos (whole products drawn at random), the same for
+every variant; the fine-tuner early-stops on 15% of them (by product). Dev metrics: product-type
+precision@10 (labelled dev articles) and variant recall@10 (dev articles with a colour variant in dev),
+nearest neighbours among the dev photos. Training time on this machine's CPU is reported.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+HEAD = {"temperature": 0.1, "hidden": 256, "dropout": 0.4}  # the shipped head's settings
+
+
+def scores(v, present, types, codes, mask) -> dict:
+    from evaluation.retrieval import group_recall_at_k, label_precision_at_k
+    return {"type_precision@10": round(float(label_precision_at_k(v[mask], types[mask], 10, present[mask]).mean()), 4),
+            "variant_recall@10": round(float(group_recall_at_k(v[mask], codes[mask], 10, present[mask]).mean()), 4)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/datasets/hm-sample"))
+    ap.add_argument("--cache", default=str(Path.home() / ".cache/visrec/embeddings/efficientnet_lite0-pad-224"))
+    ap.add_argument("--max-train", type=int, default=4000)
+    ap.add_argument("--unfreeze", default="1,2")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--splits", default="by-product,by-type")
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    from machine import cpu_name
+
+    from evaluation.splits import group_holdout
+    from features import ItemFeatures, embed_catalog
+    from features.adapt import VisualAdapter
+    from features.finetune import BackboneFineTuner
+    from recsys.data import load_hm
+    from visual import ImageEmbedder
+    catalog, _ = load_hm(a.data_dir)
+    emb = ImageEmbedder(preprocess="pad", progress=False)
+    raw = embed_catalog(catalog, emb, cache_dir=a.cache)
+    df = catalog.df
+    codes = df["product_code"].to_numpy(dtype=object)
+    types = df["category"].astype(object).where(df["category"].notna(), None).to_numpy()
+    paths, _ = catalog.checked_image_paths()
+    splits = {"by-product": group_holdout(codes, 0.3, 0),
+              "by-type": group_holdout(np.where(types == None, "", types), 0.3, 0) & (types != None)}  # noqa: E711
+    result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "max_train": a.max_train, "splits": {}}
+    for name in a.splits.split(","):
+        dev = splits[name]
+        train_pool = ~dev & raw.present
+        rng = np.random.default_rng(0)
+        prods = rng.permutation(np.unique(codes[train_pool]))
+        train = np.zeros(len(codes), bool)
+        for p in prods:
+            if train.sum() >= a.max_train:
+                break
+            train |= train_pool & (codes == p)
+        rows = {"raw": scores(raw.vectors, raw.present, types, codes, dev)}
+        print(name, f"train {train.sum()} photos, dev {dev.sum()}", "raw", rows["raw"], flush=True)
+        t = time.perf_counter()
+        ad = VisualAdapter(**HEAD, progress=False).fit(raw, groups=np.where(train, codes, None),
+                                                       labels=np.where(train, types, None))
+        v = ad.transform(raw).vectors
+        rows["head only"] = {**scores(v, raw.present, types, codes, dev),
+                             "train_seconds": round(time.perf_counter() - t, 1)}
+        print(name, "head only", rows["head only"], flush=True)
+        idx = np.flatnonzero(train)
+        dev_idx = np.flatnonzero(dev & raw.present)
+        for n in [int(x) for x in a.unfreeze.split(",") if x]:
+            ft = BackboneFineTuner(unfreeze=n, epochs=a.epochs, progress=False, **HEAD)
+            ft.fit(emb, [paths[i] for i in idx], groups=codes[idx], labels=types[idx])
+            with tempfile.TemporaryDirectory() as tmp:
+                bb, head = ft.save(Path(tmp) / "bb.safetensors", Path(tmp) / "head.safetensors", emb)
+                tuned = ImageEmbedder(weights=bb, preprocess="pad", progress=False)
+                got = tuned.embed_paths([paths[i] for i in dev_idx])
+                adv = VisualAdapter.load(head).transform(ItemFeatures(got.vectors, got.present,
+                                                                      signature=tuned.signature())).vectors
+            v = np.zeros((len(codes), adv.shape[1]), np.float32)
+            v[dev_idx] = adv
+            pres = np.zeros(len(codes), bool)
+            pres[dev_idx] = got.present
+            rows[f"unfreeze {n}"] = {**scores(v, pres, types, codes, dev), "epochs": len(ft.history_),
+                                     "frozen_pass_seconds": round(ft.frozen_seconds_, 1),
+                                     "train_seconds": round(ft.train_seconds_, 1), "history": ft.history_}
+            print(name, f"unfreeze {n}", {k: v for k, v in rows[f"unfreeze {n}"].items() if k != "history"},
+                  flush=True)
+        result["splits"][name] = {"train_photos": int(train.sum()), "dev_photos": int(dev.sum()), "rows": rows}
+        if a.out:
+            Path(a.out).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""Partial fine-tuning: the last blocks of EfficientNet-Lite0 trained together with a projection head
+on a catalog's weak labels (variant groups, categories), the earlier blocks kept frozen so the network
+keeps its ImageNet semantics.
+
+The frozen part runs once per image (its activations at the first trained block are kept, float16),
+so each epoch only runs the last ``unfreeze`` blocks: practical on a CPU for a few thousand photos.
+Batch norms keep their ImageNet statistics. Early stopping watches retrieval on a validation split by
+group (colour variants never on both sides). The result is a full backbone checkpoint (safetensors,
+loaded by ``ImageEmbedder(weights=...)``; its content hash becomes the vectors' ``weights_id``, so caches
+and indexes never mix its vectors with the original network's) and an adapter head for its vectors.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from recsys.io.atomic import atomic_write_text, default_mode
+from visual.devices import resolve_device
+
+from .adapt import ProjectionHead, VisualAdapter
+from .contrastive import BatchPlan, codes, multi_positive_loss
+
+
+def split_groups(groups, fraction: float, random_state: int) -> np.ndarray:
+    """Boolean mask of the rows whose group (their own row when None) is held out for validation."""
+    keys = np.asarray([f"row:{i}" if g is None or g != g or g == "" else f"g:{g}" for i, g in enumerate(groups)],
+                      dtype=object)
+    uniq = np.unique(keys)
+    held = set(np.random.default_rng(random_state).permutation(uniq)[: int(round(fraction * len(uniq)))])
+    return np.array([k in held for k in keys])
+
+
+def retrieval_score(v: np.ndarray, g: np.ndarray, lab: np.ndarray, k: int = 10) -> float:
+    """Variant recall@k (rows with a variant) + label precision@k (labelled rows) of vectors ``v``."""
+    S = v @ v.T
+    np.fill_diagonal(S, -np.inf)
+    top = np.argsort(-S, axis=1)[:, :k]
+    has_var = np.array([(g[i] >= 0) and ((g == g[i]).sum() > 1) for i in range(len(g))])
+    rec = np.mean([(g[top[i]] == g[i]).any() for i in np.flatnonzero(has_var)]) if has_var.any() else 0.0
+    lab_rows = np.flatnonzero(lab >= 0)
+    prec = np.mean([(lab[top[i]] == lab[i]).mean() for i in lab_rows]) if len(lab_rows) else 0.0
+    return float(rec + prec)
+
+
+class Tail(torch.nn.Module):
+    """The trained end of EfficientNet-Lite: blocks ``cut..``, the head convolution, average pooling,
+    L2 normalisation (the vectors an :class:`visual.ImageEmbedder` returns)."""
+
+    def __init__(self, net, cut: int):
+        super().__init__()
+        self.net, self.cut = net, cut
+
+    def forward(self, x):
+        net, n = self.net, len(self.net._blocks)
+        for idx in range(self.cut, n):
+            rate = net._global_params.drop_connect_rate
+            x = net._blocks[idx](x, drop_connect_rate=rate * float(idx) / n if rate else rate)
+        pooled = net._swish(net._bn1(net._conv_head(x))).mean(dim=(2, 3))
+        return torch.nn.functional.normalize(pooled.float(), dim=1)  # as ImageEmbedder's vectors
+
+
+class BackboneFineTuner:
+    """Train the last ``unfreeze`` blocks of EfficientNet-Lite0 and a projection head.
+
+    Parameters
+    ----------
+    unfreeze : int
+        Trailing blocks trained (1..16), with the head convolution.
+    epochs, batch_size, lr, head_lr, weight_decay : training (``lr`` for the blocks, ``head_lr`` for the head).
+    patience : int
+        Epochs without a better validation score before stopping.
+    validation_fraction : float
+        Groups held out for early stopping.
+    out_dim, hidden, dropout, temperature, group_weight, label_weight : the head and loss, as
+        :class:`features.adapt.VisualAdapter`.
+    random_state : int
+    device : str
+    progress : bool
+    """
+
+    def __init__(self, unfreeze: int = 1, epochs: int = 8, batch_size: int = 128, lr: float = 1e-4,
+                 head_lr: float = 1e-3, weight_decay: float = 1e-4, patience: int = 2,
+                 validation_fraction: float = 0.15, out_dim: int = 256, hidden: int = 256, dropout: float = 0.4,
+                 temperature: float = 0.1, group_weight: float = 1.0, label_weight: float = 0.5,
+                 random_state: int = 0, device: str = "auto", progress: bool = True):
+        self.unfreeze, self.epochs, self.batch_size, self.lr, self.head_lr = unfreeze, epochs, batch_size, lr, head_lr
+        self.weight_decay, self.patience, self.validation_fraction = weight_decay, patience, validation_fraction
+        self.out_dim, self.hidden, self.dropout, self.temperature = out_dim, hidden, dropout, temperature
+        self.group_weight, self.label_weight = group_weight, label_weight
+        self.random_state, self.device, self.progress = random_state, device, progress
+
+    def _check(self, embedder):
+        if embedder.net.name != "efficientnet_lite0":
+            raise ValueError(f"--unfreeze fine-tunes efficientnet_lite0 only, not {embedder.net.name!r}")
+        if not 1 <= self.unfreeze <= 16:
+            raise ValueError(f"unfreeze must be 1..16 (EfficientNet-Lite0 has 16 blocks), got {self.unfreeze}")
+        if self.epochs < 1 or self.batch_size < 2 or not 0 < self.validation_fraction < 1:
+            raise ValueError("epochs must be >= 1, batch_size >= 2 and validation_fraction in (0, 1)")
+
+    def fit(self, embedder, paths, groups=None, labels=None) -> "BackboneFineTuner":
+        """Fine-tune on the photos ``paths`` (unreadable ones skipped, listed in ``errors_``) with their
+        variant ``groups`` and category ``labels`` (None/'' where unknown). ``embedder``: the
+        :class:`visual.ImageEmbedder` whose network and preprocessing are fine-tuned."""
+        self._check(embedder)
+        g, lab = codes(groups), codes(labels)
+        if g is None and lab is None:
+            raise ValueError("give at least one signal: groups or labels")
+        n = len(paths)
+        g = g if g is not None else np.full(n, -1)
+        lab = lab if lab is not None else np.full(n, -1)
+        torch.manual_seed(self.random_state)
+        rng = np.random.default_rng(self.random_state)
+        dev = resolve_device(self.device)
+        net = copy.deepcopy(embedder.net.model.net).to(dev).eval()
+        self.base_weights_id_ = embedder.net.weights_id
+        self.cut_ = len(net._blocks) - self.unfreeze
+        t = time.perf_counter()
+        acts, ok = self._frozen_activations(embedder, net, paths, dev)
+        self.frozen_seconds_ = time.perf_counter() - t
+        val = split_groups(list(groups) if groups is not None else [None] * n, self.validation_fraction,
+                           self.random_state) & ok
+        plan = BatchPlan.build(ok & ~val, g, lab, {})
+        tail = Tail(net, self.cut_)
+        for p in net.parameters():
+            p.requires_grad_(False)
+        trained = [p for m in (*net._blocks[self.cut_:], net._conv_head) for p in m.parameters()]
+        for p in trained:
+            p.requires_grad_(True)
+        head = ProjectionHead(int(net._conv_head.out_channels), self.hidden, self.out_dim, self.dropout).to(dev)
+        opt = torch.optim.AdamW([{"params": trained, "lr": self.lr}, {"params": head.parameters(), "lr": self.head_lr}],
+                                weight_decay=self.weight_decay)
+        G, L = torch.from_numpy(g).to(dev), torch.from_numpy(lab).to(dev)
+        steps = max(1, len(plan.everyone) // self.batch_size)
+        best, best_state, waited, self.history_ = -1.0, None, 0, []
+        t = time.perf_counter()
+        for epoch in tqdm(range(self.epochs), desc=f"fine-tuning {self.unfreeze} block(s)", disable=not self.progress):
+            head.train()
+            total = 0.0
+            for _ in range(steps):
+                idx = plan.sample(rng, self.batch_size)
+                bi = torch.from_numpy(idx).to(dev)
+                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                    z = head(tail(acts[bi].to(dev).float()).float())
+                loss = multi_positive_loss(z.float(), G[bi], L[bi], idx, {}, group_weight=self.group_weight,
+                                           label_weight=self.label_weight, pair_weight=0.0,
+                                           temperature=self.temperature)
+                if loss is None:
+                    continue
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item()
+            head.eval()
+            score = retrieval_score(self._vectors(tail, head, acts, np.flatnonzero(val), dev), g[val], lab[val])
+            self.history_.append({"epoch": epoch + 1, "loss": total / steps, "validation": round(score, 4)})
+            if score > best:
+                best, waited = score, 0
+                best_state = (copy.deepcopy(net.state_dict()), copy.deepcopy(head.state_dict()))
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        self.train_seconds_ = time.perf_counter() - t
+        net.load_state_dict(best_state[0])
+        head.load_state_dict(best_state[1])
+        self.net_, self.head_ = net.cpu().eval(), head.cpu().eval()
+        self.validation_score_, self.validation_rows_ = best, int(val.sum())
+        return self
+
+    def _frozen_activations(self, embedder, net, paths, dev):
+        """float16 activations at the first trained block of every readable photo (zeros elsewhere)."""
+        self.errors_, ok = [], np.zeros(len(paths), bool)
+        mean = torch.tensor(embedder.net.mean).view(1, 3, 1, 1) * 255
+        std = torch.tensor(embedder.net.std).view(1, 3, 1, 1) * 255
+        out = None
+        for s in tqdm(range(0, len(paths), 64), desc="frozen blocks", disable=not self.progress):
+            batch, rows = [], []
+            for i in range(s, min(s + 64, len(paths))):
+                try:
+                    batch.append(embedder.decode(paths[i]))
+                    rows.append(i)
+                except (ValueError, OSError) as e:  # ImageError is a ValueError: skipped with the reason
+                    self.errors_.append({"index": i, "path": str(paths[i]), "reason": str(e)})
+            if not batch:
+                continue
+            x = ((torch.from_numpy(np.stack(batch)).float() - mean) / std).to(dev)
+            with torch.inference_mode():
+                x = net._swish(net._bn0(net._conv_stem(x)))
+                for idx in range(self.cut_):
+                    x = net._blocks[idx](x, drop_connect_rate=None)
+            if out is None:
+                out = torch.zeros((len(paths), *x.shape[1:]), dtype=torch.float16)
+            out[rows] = x.to(torch.float16).cpu()
+            ok[rows] = True
+        if out is None:
+            raise ValueError("none of the photos could be read: nothing to fine-tune on")
+        return out, ok
+
+    @staticmethod
+    def _vectors(tail, head, acts, rows, dev) -> np.ndarray:
+        out = []
+        with torch.inference_mode():
+            for s in range(0, len(rows), 256):
+                out.append(head(tail(acts[rows[s:s + 256]].to(dev).float()).float()).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
+
+    def save(self, backbone_path, head_path, embedder) -> tuple[Path, Path]:
+        """The full backbone (``backbone_path``, safetensors, + ``.json`` with its signature) and the
+        head (``head_path``, a :class:`VisualAdapter` file for the new backbone's vectors)."""
+        from safetensors.torch import save_file
+        backbone_path, head_path = Path(backbone_path), Path(head_path)
+        backbone_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = backbone_path.with_name(f".{backbone_path.name}.{os.getpid()}.tmp")
+        save_file({k: v.contiguous() for k, v in self.net_.state_dict().items()}, str(tmp))
+        os.chmod(tmp, default_mode())
+        weights_id = "sha256:" + hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]
+        tmp.replace(backbone_path)
+        signature = dict(embedder.signature(), weights_id=weights_id)
+        meta = {"kind": "finetuned-backbone", "signature": signature, "base_weights_id": self.base_weights_id_,
+                "unfreeze": self.unfreeze, "validation_score": round(self.validation_score_, 4),
+                "history": self.history_, "head": head_path.name}
+        atomic_write_text(Path(str(backbone_path) + ".json"), json.dumps(meta, indent=1))
+        ad = VisualAdapter(out_dim=self.out_dim, hidden=self.hidden, dropout=self.dropout,
+                           temperature=self.temperature, group_weight=self.group_weight,
+                           label_weight=self.label_weight, progress=False)
+        ad.head_, ad.in_dim_, ad.input_signature_ = self.head_, int(self.net_._conv_head.out_channels), signature
+        ad.save(head_path)
+        return backbone_path, head_path

@@ -1,0 +1,123 @@
+"""Search by words: catalog items whose photos match a typed query, photo-only items included.
+
+The query is mapped into the catalog's image space by a :class:`features.align.TextAligner` (the
+shipped one for the default backbone, or one trained by ``visrec align``) and searched in the same
+index as search by photo. On a fused catalog (image + MiniLM text vectors) the query fills both
+parts, so items that have a text match on it too. Queries are embedded in memory and never stored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from features.adapt import HEADS_DIR
+from features.align import MINILM, TextAligner
+from recsys.data import IdMap
+from recsys.index import VectorIndex
+
+#: signature keys that must match between the catalog's image vectors and the aligner's
+COMPATIBLE = ("backbone", "weights_id", "preprocess", "input_size", "dim")
+
+
+def default_text_head_path(signature: dict) -> Path | None:
+    """The shipped text aligner for image vectors made with ``signature``, if any."""
+    if not signature:
+        return None
+    p = HEADS_DIR / (f"text-hm-{signature.get('backbone')}-{signature.get('preprocess')}-"
+                          f"{signature.get('input_size')}.safetensors")
+    return p if p.exists() else None
+
+
+def catalog_space(model, item_ids=None):
+    """``(vectors, present, signature, items)`` of a fitted visual model's image vectors, or of
+    :class:`features.ItemFeatures` with their ``item_ids``."""
+    from features import ItemFeatures
+    if isinstance(model, ItemFeatures):
+        if item_ids is None or len(item_ids) != model.n_items:
+            raise ValueError("searching ItemFeatures needs item_ids, one per row")
+        return model.vectors, model.present, dict(model.signature), IdMap(item_ids, kind="item")
+    vv = model.visual_vectors()
+    if vv is None:
+        raise ValueError(f"model {model.name!r} does not use images; searching its catalog needs a visual, "
+                         "hybrid or lightfm (visual features) model")
+    return vv[0], vv[1], dict(getattr(model, "feature_signature_", {}) or {}), model.items_
+
+
+class TextSearch:
+    """Search a catalog's photos by words.
+
+    Parameters
+    ----------
+    model : Recommender or features.ItemFeatures
+        A fitted model that uses images, or a catalog's item features (then give ``item_ids``).
+    aligner : features.align.TextAligner or path, optional
+        Default: the shipped aligner for the catalog's backbone and preprocessing.
+    adapter : features.adapt.VisualAdapter, optional
+        The head the catalog vectors went through, when the aligner maps into raw vectors: the query
+        goes through it too (loaded from the shipped heads when it is the default one).
+    index : str or VectorIndex
+        Kind of nearest-neighbour index over the catalog vectors, or an index already built on them.
+
+    Examples
+    --------
+    >>> ids, scores = TextSearch(model).search(["red floral summer dress"], k=10)  # doctest: +SKIP
+    """
+
+    def __init__(self, model, aligner=None, *, item_ids=None, adapter=None, index="auto"):
+        vectors, present, sig, self.items = catalog_space(model, item_ids)
+        if aligner is None:
+            p = default_text_head_path(sig)
+            if p is None:
+                raise ValueError(f"no shipped text aligner for backbone={sig.get('backbone')}, preprocess="
+                                 f"{sig.get('preprocess')}, input_size={sig.get('input_size')}; train one with "
+                                 "`visrec align` and pass --text-head")
+            aligner = p
+        if not isinstance(aligner, TextAligner):
+            aligner = TextAligner.load(aligner)
+        target = aligner.image_signature_
+        diff = {k: (sig.get(k), target.get(k)) for k in COMPATIBLE if sig.get(k) != target.get(k)}
+        if diff:
+            raise ValueError(f"the text aligner maps into vectors made with other settings than the catalog's "
+                             f"(catalog vs aligner: {diff})")
+        self.adapter = None
+        if sig.get("adapter") and sig.get("adapter") != target.get("adapter"):
+            if target.get("adapter"):
+                raise ValueError(f"the text aligner maps into adapter head {target['adapter']}'s space, the "
+                                 f"catalog is in head {sig['adapter']}'s")
+            self.adapter = adapter if adapter is not None else _shipped_adapter(sig)
+        self.aligner = aligner
+        self.text_weight = float(sig["text_weight"]) if "fused_text" in sig else None
+        self.fused_minilm = self.text_weight is not None and "MiniLM" in str(sig.get("fused_text"))
+        self.index = index if isinstance(index, VectorIndex) else VectorIndex(vectors, present, kind=index)
+
+    def embed(self, texts) -> np.ndarray:
+        """Query vectors of ``texts`` in the catalog's vector space, one row each; ValueError naming an
+        empty query."""
+        texts = list(texts)
+        q = self.aligner.transform_texts(texts)
+        if self.adapter is not None:
+            from features import ItemFeatures
+            q = self.adapter.transform(ItemFeatures(q, np.ones(len(q), bool))).vectors
+        if self.text_weight is not None:  # fused catalog: [image part, text part]
+            pad = self.index.vectors.shape[1] - q.shape[1]
+            same_text = self.fused_minilm and self.aligner.text_model_ == MINILM
+            t = self.aligner.encode_texts(texts) if same_text else np.zeros((len(q), pad), np.float32)
+            q = np.hstack([q * np.sqrt(1.0 - self.text_weight), t * np.sqrt(self.text_weight)])
+        return q.astype(np.float32)
+
+    def search(self, texts, k: int = 10, allowed=None) -> tuple[np.ndarray, np.ndarray]:
+        """Best-matching catalog items for each text: ``(item_ids, scores)`` of shape ``(n_texts, k)``
+        (``allowed``: a boolean mask of the items that may be returned)."""
+        idx, scores = self.index.search(self.embed(texts), k, allowed=allowed)
+        return self.items.to_ids(idx), scores
+
+
+def _shipped_adapter(signature: dict):
+    from features.adapt import VisualAdapter, default_head_path
+    p = default_head_path(signature)
+    if p is None or VisualAdapter.load(p).id_ != signature["adapter"]:
+        raise ValueError(f"the catalog vectors went through adapter head {signature['adapter']}: pass that head "
+                         "(--head) to search them by words")
+    return VisualAdapter.load(p)

@@ -1,0 +1,88 @@
+"""Partial fine-tuning: the saved backbone checkpoint and head reproduce the vectors that were trained,
+under a new weights id (caches and searches never mix them with the original network's), only the
+unfrozen blocks change, and unusable photos are skipped with the reason."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from features import ItemFeatures
+from features.adapt import VisualAdapter
+from features.finetune import BackboneFineTuner
+from visual import EmbeddingStore, ImageEmbedder, StoreMismatchError
+
+
+@pytest.fixture(scope="module")
+def tuned(demo, tmp_path_factory):
+    rows = np.arange(0, 1000, 8)  # 125 photos, 12 or 13 of each kind
+    paths = [demo.catalog.images_root / p for p in demo.catalog.df["image"].to_numpy()[rows]]
+    base = tmp_path_factory.mktemp("ft")
+    (base / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    paths.append(base / "broken.jpg")
+    labels = list(demo.catalog.df["category"].to_numpy()[rows]) + ["Bag"]
+    emb = ImageEmbedder(progress=False, device="cpu")
+    ft = BackboneFineTuner(unfreeze=1, epochs=2, batch_size=64, progress=False, device="cpu")
+    ft.fit(emb, paths, labels=labels)
+    bb, head = ft.save(base / "backbone.safetensors", base / "head.safetensors", emb)
+    return ft, emb, paths, bb, head
+
+
+def test_checkpoint_and_head_reproduce_the_trained_vectors_under_a_new_weights_id(tuned):
+    ft, emb, paths, bb, head = tuned
+    assert [e["path"] for e in ft.errors_] == [str(paths[-1])] and ft.errors_[0]["reason"]
+    tuned_emb = ImageEmbedder(weights=bb, progress=False, device="cpu")
+    sig = tuned_emb.signature()
+    meta = json.loads((bb.parent / "backbone.safetensors.json").read_text())
+    assert sig["weights_id"] == meta["signature"]["weights_id"] != emb.signature()["weights_id"]
+    adapter = VisualAdapter.load(head)
+    assert adapter.input_signature_["weights_id"] == sig["weights_id"]
+    raw = tuned_emb.embed_paths(paths[:30])
+    got = adapter.transform(ItemFeatures(raw.vectors, raw.present, signature=sig)).vectors
+    with torch.inference_mode():  # the fine-tuner's own forward pass on the same photos
+        from features.finetune import Tail
+        x = torch.stack([torch.from_numpy(emb.decode(p)) for p in paths[:30]]).float()
+        x = (x - torch.tensor(emb.net.mean).view(1, 3, 1, 1) * 255) / (torch.tensor(emb.net.std).view(1, 3, 1, 1) * 255)
+        net = ft.net_
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        for b in net._blocks[:ft.cut_]:
+            x = b(x, drop_connect_rate=None)
+        want = ft.head_(Tail(net, ft.cut_)(x)).numpy()
+    np.testing.assert_allclose(got, want, atol=2e-2)  # float16 activations in training, float32 here
+    assert (got * want).sum(1).min() > 0.999
+
+
+def test_only_the_unfrozen_blocks_changed_and_stores_refuse_to_mix(tuned, tmp_path):
+    ft, emb, _, bb, _ = tuned
+    before, after = emb.net.model.net.state_dict(), ft.net_.state_dict()
+    changed = {k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("_blocks") else "")
+               for k in before if not torch.equal(before[k].float(), after[k].float())}
+    assert changed and changed <= {"_blocks.15", "_conv_head"}
+    EmbeddingStore(tmp_path / "cache", emb.signature())
+    with pytest.raises(StoreMismatchError, match="weights_id"):
+        EmbeddingStore(tmp_path / "cache", ImageEmbedder(weights=bb, progress=False).signature())
+    assert len(ft.history_) >= 1 and all("validation" in h for h in ft.history_)
+
+
+def test_other_backbones_and_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="unfreeze must be 1..16"):
+        BackboneFineTuner(unfreeze=17)._check(ImageEmbedder(progress=False, device="cpu"))
+
+
+def test_adapt_unfreeze_from_the_command_line(demo, demo_cli_cache, tmp_path):
+    import pandas as pd
+
+    from tests.helpers import visrec
+    cat = pd.read_csv(demo.dir / "catalog.csv").iloc[::10]
+    cat.to_csv(tmp_path / "small.csv", index=False)
+    out = tmp_path / "head.safetensors"
+    p = visrec("adapt", "--catalog", tmp_path / "small.csv", "--images-root", demo.dir, "--label-column", "category",
+               "--unfreeze", 1, "--param", "epochs=1", "--param", "batch_size=32", "--out", out)
+    assert "fine-tuned the last 1 block(s) on 100 photos" in p.stdout
+    bb = tmp_path / "head.backbone.safetensors"
+    assert f"--weights {bb} --embedder adapted --head {out}" in p.stdout
+    sim = tmp_path / "sim.jsonl"
+    visrec("similar", "--catalog", tmp_path / "small.csv", "--images-root", demo.dir, "--weights", bb,
+           "--embedder", "adapted", "--head", out, "--cache", tmp_path / "cache", "--k", 3, "--out", sim)
+    assert len(sim.read_text().splitlines()) == 100
