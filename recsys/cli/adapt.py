@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params
+from .options import add_catalog_args, add_embed_args, embed, load_catalog, load_interactions_arg, parse_params
 
 
 def add_parser(sub):
@@ -49,8 +49,8 @@ def run(args):
     labels = df[args.label_column].to_numpy(dtype=object) if args.label_column else None
     pairs = None
     if args.interactions:
-        from recsys.data import Dataset, load_interactions
-        data = Dataset(catalog, load_interactions(args.interactions), on_unknown="skip")
+        from recsys.data import Dataset
+        data = Dataset(catalog, load_interactions_arg(args, args.interactions), on_unknown="skip")
         pairs = co_interaction_pairs(data)
     params = parse_params(args.param)
     if pairs is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .options import UsageError, report_rows, positive_int, non_negative_int, open_fraction
+from .options import (UsageError, add_column_args, load_interactions_arg, non_negative_int, open_fraction, positive_int,
+                      report_rows, table_columns)
 
 
 def add_parser(sub):
@@ -45,6 +46,7 @@ def add_parser(sub):
     p.add_argument("--sample-users", type=non_negative_int, default=4, help="users shown with thumbnails in the report")
     p.add_argument("--on-error", default="raise", choices=["raise", "skip"],
                    help="malformed rows of the interaction files: stop (default) or skip and report")
+    add_column_args(p)
     p.add_argument("--title", default=None, help="report title (default: visrec offline A/B comparison, or visrec "
                                                  "online A/B report with --events)")
     p.add_argument("--out", required=True, help="output folder (metrics.json, summary.md, report.html)")
@@ -64,7 +66,7 @@ def run(args):
     """Run ``visrec compare`` from parsed arguments."""
     if _check_mode(args):
         return run_events(args)
-    from recsys.data import load_catalog, load_interactions
+    from recsys.data import load_catalog
     from evaluation.compare import compare_files, load_features_npz
 
     files = {}
@@ -80,13 +82,13 @@ def run(args):
     ks = [int(x) for x in args.ks.split(",") if x.strip()] if args.ks else None
     if args.k < 1 or (ks and min(ks) < 1):
         raise UsageError("cut-offs must be positive integers")
-    test = load_interactions(args.test, on_error=args.on_error)
-    train = load_interactions(args.train, on_error=args.on_error) if args.train else None
-    catalog = load_catalog(args.catalog, args.images_root, on_error=args.on_error) if args.catalog else None
+    test = load_interactions_arg(args, args.test)
+    train = load_interactions_arg(args, args.train) if args.train else None
+    catalog = load_catalog(args.catalog, args.images_root, on_error=args.on_error,
+                           columns=table_columns(args, "catalog")) if args.catalog else None
     feats = load_features_npz(args.features) if args.features else None
-    for rep in [test.report] + ([train.report] if train is not None else []) + \
-            ([catalog.report] if catalog is not None else []):
-        report_rows(rep)
+    if catalog is not None:
+        report_rows(catalog.report)
     comp = compare_files(files, test, train, catalog=catalog, features=feats, k=args.k, ks=ks, n_boot=args.n_boot,
                          alpha=args.alpha, random_state=args.random_state)
     print(comp.table())

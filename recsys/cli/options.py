@@ -95,6 +95,50 @@ def add_catalog_args(p):
                         "file and line, or skip and report them")
     p.add_argument("--allow-outside-root", action="store_true",
                    help="read catalog images outside --images-root too (default: such paths are skipped and reported)")
+    add_column_args(p)
+
+
+def add_column_args(p):
+    """``--columns`` and ``--event-weights``: tables read with the shop's own column and event names."""
+    p.add_argument("--columns", type=column_map, default={}, metavar="MAP",
+                   help="the tables' own column names, e.g. user_id=customer_id,item_id=article_id,timestamp=t_dat "
+                        "(common export names such as customer_id, article_id, sku, t_dat, event_name, "
+                        "event_timestamp are recognised without it)")
+    p.add_argument("--event-weights", type=event_weight_map, default=None, metavar="MAP",
+                   help="weights of the event column's values, e.g. view_item=1,add_to_cart=3,purchase=5")
+
+
+def column_map(text: str) -> dict:
+    from recsys.data.columns import parse_columns
+    try:
+        return parse_columns(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def event_weight_map(text: str) -> dict:
+    from recsys.data.columns import parse_event_weights
+    try:
+        return parse_event_weights(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def table_columns(args, kind: str) -> dict:
+    """The ``--columns`` entries that apply to a table of ``kind`` (interactions or catalog)."""
+    from recsys.data.columns import TABLE_COLUMNS
+    return {k: v for k, v in (getattr(args, "columns", None) or {}).items() if k in TABLE_COLUMNS[kind]}
+
+
+def load_interactions_arg(args, path, *, on_error=None):
+    """An interactions file of the command line: ``--columns``, ``--event-weights``, ``--on-error``,
+    and a note on stderr for what the load skipped, merged or read through an alias."""
+    from recsys.data import load_interactions
+    inter = load_interactions(path, on_error=on_error or getattr(args, "on_error", "raise"),
+                              event_weights=getattr(args, "event_weights", None),
+                              columns=table_columns(args, "interactions"))
+    report_rows(inter.report)
+    return inter
 
 
 def add_item_source_args(p, model_help: str):
@@ -130,7 +174,7 @@ def load_catalog(args):
     from recsys.data import load_catalog as load_table, load_folder_catalog
     if args.catalog:
         catalog = load_table(args.catalog, args.images_root, on_error=args.on_error,
-                             allow_outside_root=args.allow_outside_root)
+                             allow_outside_root=args.allow_outside_root, columns=table_columns(args, "catalog"))
     elif args.images_root:
         catalog = load_folder_catalog(args.images_root)
     else:

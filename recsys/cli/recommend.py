@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .options import add_engine_args, check_engine, positive_int
+from .options import add_column_args, add_engine_args, check_engine, load_interactions_arg, positive_int
 
 
 def add_parser(sub):
@@ -19,6 +19,7 @@ def add_parser(sub):
     r.add_argument("--include-seen", action="store_true", help="do not exclude items the user already has")
     r.add_argument("--exclude", default=None, metavar="FILE",
                    help="CSV/Parquet of user_id,item_id pairs never to recommend (returns, dislikes, already shown)")
+    add_column_args(r)
     r.add_argument("--device", default="cpu", help="cpu, or cuda to score factor models (als, vbpr, lightfm) on a GPU")
     r.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
                    help="EASE / visual-kernel products on the CPU; bfloat16 is several times faster on CPUs "
@@ -64,8 +65,7 @@ def run(args):
     uidx = np.arange(len(users_map)) if args.users == "all" else users_map.to_index(list(users))
     exclude = None
     if args.exclude:
-        from recsys.data import load_interactions
-        pairs = load_interactions(args.exclude)  # validated: a bad row is named by file and line
+        pairs = load_interactions_arg(args, args.exclude, on_error="raise")  # a bad row is named by file and line
         exclude, n_ignored = pairs_matrix(pairs, users_map, items_map)
         print(f"excluding {len(pairs.df) - n_ignored} user-item pairs from {args.exclude}"
               + (f" ({n_ignored} name users or items unknown to the model: nothing to remove)" if n_ignored else ""),

@@ -6,8 +6,8 @@ import time
 
 from recsys.models.registry import model_help
 
-from .options import (add_catalog_args, add_embed_args, add_index_arg, embed, load_catalog, parse_params, report_index,
-                      report_rows)
+from .options import (add_catalog_args, add_embed_args, add_index_arg, embed, load_catalog, load_interactions_arg,
+                      parse_params, report_index, report_rows)
 
 
 def add_parser(sub):
@@ -23,13 +23,12 @@ def add_parser(sub):
 
 
 def run(args):
-    from recsys.data import Dataset, load_interactions
+    from recsys.data import Dataset
     from recsys.models import make_model
     catalog = load_catalog(args)
-    inter = load_interactions(args.interactions, on_error=args.on_error)
+    inter = load_interactions_arg(args, args.interactions)
     data = Dataset(catalog, inter, on_unknown=args.on_error)
-    for rep in (inter.report, data.report):
-        report_rows(rep)
+    report_rows(data.report)
     model = make_model(args.model, **parse_params(args.param))
     feats = embed(args, catalog) if model.requires_features else None
     t = time.perf_counter()

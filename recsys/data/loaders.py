@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .columns import map_columns
 from .errors import DataError
 from .tables import Catalog, Interactions
 
@@ -80,24 +81,41 @@ def read_table(path) -> pd.DataFrame:
     raise DataError(f"{path}: unsupported table format {path.suffix!r}; use .csv, .tsv or .parquet")
 
 
-def load_catalog(path, images_root=None, *, on_error: str = "raise", allow_outside_root: bool = False) -> Catalog:
+def load_catalog(path, images_root=None, *, on_error: str = "raise", allow_outside_root: bool = False,
+                 columns: dict | None = None) -> Catalog:
     """Load a catalog table (CSV/TSV/Parquet) with ``item_id``, ``image`` and optional metadata.
 
     ``images_root`` defaults to the folder holding the catalog file; image paths that lead outside
-    it are refused (per item, with the reason) unless ``allow_outside_root``.
+    it are refused (per item, with the reason) unless ``allow_outside_root``. ``columns``
+    (``{"item_id": "sku", ...}``) names the table's own columns; common export names
+    (:data:`recsys.data.columns.ALIASES`) are recognised without it, each noted in the report.
     """
     path = Path(path)
-    df = read_table(path)
+    notes: list = []
+    df = map_columns(read_table(path), "catalog", columns, source=str(path), notes=notes)
     root = Path(images_root) if images_root is not None else path.parent
-    return Catalog.from_frame(df, root, source=str(path), on_error=on_error, allow_outside_root=allow_outside_root)
+    cat = Catalog.from_frame(df, root, source=str(path), on_error=on_error, allow_outside_root=allow_outside_root)
+    cat.report.notes[:0] = notes
+    return cat
 
 
-def load_interactions(path, *, on_error: str = "raise", event_weights: dict | None = None) -> Interactions:
+def load_interactions(path, *, on_error: str = "raise", event_weights: dict | None = None,
+                      columns: dict | None = None) -> Interactions:
     """Load an interactions table (CSV/TSV/Parquet): ``user_id``, ``item_id``, optional
-    ``timestamp``, ``weight`` or ``event``."""
+    ``timestamp``, ``weight`` or ``event``.
+
+    ``columns`` (``{"user_id": "customer_id", ...}``) names the table's own columns; common export
+    names (H&M's ``customer_id, article_id, t_dat``, GA4's ``user_pseudo_id, event_name,
+    event_timestamp``, Shopify's ``Email, Lineitem sku, Created at``, ...) are recognised without it,
+    each noted in the report. ``event_weights`` (``{"view_item": 1, "purchase": 5}``) weighs the
+    ``event`` column's values (default :data:`recsys.data.EVENT_WEIGHTS`).
+    """
     path = Path(path)
-    return Interactions.from_frame(read_table(path), source=str(path), on_error=on_error,
-                                   event_weights=event_weights)
+    notes: list = []
+    df = map_columns(read_table(path), "interactions", columns, source=str(path), notes=notes)
+    inter = Interactions.from_frame(df, source=str(path), on_error=on_error, event_weights=event_weights)
+    inter.report.notes[:0] = notes
+    return inter
 
 
 def load_folder_catalog(root) -> Catalog:

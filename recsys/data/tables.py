@@ -18,12 +18,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ValidationReport
+from .timestamps import FUTURE_SLACK_S, parse_timestamps
 
 #: Default confidence weight of each event type (used when no ``weight`` column is given).
 EVENT_WEIGHTS = {
     "view": 1.0, "click": 1.0, "impression": 0.5, "wishlist": 2.0, "like": 2.0,
     "cart": 3.0, "add_to_cart": 3.0, "addtocart": 3.0,
     "purchase": 5.0, "buy": 5.0, "order": 5.0, "transaction": 5.0,
+    # GA4's recommended e-commerce events
+    "view_item": 1.0, "select_item": 1.0, "add_to_wishlist": 2.0, "begin_checkout": 4.0,
 }
 
 
@@ -87,7 +90,8 @@ class Catalog:
         skipped and reported with their lines."""
         _check_on_error(on_error)
         if "item_id" not in df.columns:
-            raise DataError(f"{source}: no 'item_id' column (columns: {list(df.columns)})")
+            raise DataError(f"{source}: no 'item_id' column (columns: {list(df.columns)}); name yours with "
+                            "--columns item_id=YOUR_COLUMN (columns= in Python)")
         report = ValidationReport()
         df = df.copy()
         if not (df.index.is_unique and pd.api.types.is_integer_dtype(df.index)):
@@ -201,8 +205,10 @@ class Interactions:
         _check_on_error(on_error)
         missing = [c for c in ("user_id", "item_id") if c not in df.columns]
         if missing:
-            raise DataError(f"{source}: missing column(s) {missing} (columns: {list(df.columns)})")
+            raise DataError(f"{source}: missing column(s) {missing} (columns: {list(df.columns)}); name yours with "
+                            f"--columns {missing[0]}=YOUR_COLUMN (columns= in Python)")
         report = ValidationReport()
+        named = dict(df.attrs.get("source_columns", {}))  # visrec column -> the file's own name
         if not (df.index.is_unique and pd.api.types.is_integer_dtype(df.index)):
             df = df.reset_index(drop=True)  # else: the index is the row's position in the source file
         out = pd.DataFrame(index=df.index)
@@ -211,13 +217,13 @@ class Interactions:
         for col in ("user_id", "item_id"):
             out[col] = _clean_ids(df[col])
             bad = out.index[out[col].isna()]
-            _bad(source, bad, col, [None] * len(bad), f"missing {col.split('_')[0]} id", **bad_kw)
+            _bad(source, bad, named.get(col, col), [None] * len(bad), f"missing {col.split('_')[0]} id", **bad_kw)
             out = out.drop(index=bad)
         idx = out.index
         if "weight" in df.columns:
             w = pd.to_numeric(df.loc[idx, "weight"], errors="coerce").astype(float)
             bad = idx[~((w > 0) & (w <= np.finfo(np.float32).max))]
-            _bad(source, bad, "weight", df.loc[bad, "weight"],
+            _bad(source, bad, named.get("weight", "weight"), df.loc[bad, "weight"],
                  "weight must be a positive number below 3.4e38 (stored as float32)", **bad_kw)
             out["weight"] = w
         elif "event" in df.columns:
@@ -225,7 +231,7 @@ class Interactions:
             ev = df.loc[idx, "event"].astype("string").str.strip().str.lower()
             w = ev.map(weights)
             bad = idx[w.isna()]
-            _bad(source, bad, "event", df.loc[bad, "event"],
+            _bad(source, bad, named.get("event", "event"), df.loc[bad, "event"],
                  f"unknown event type (known: {sorted(weights)}; pass event_weights)", **bad_kw)
             out["weight"] = w
         else:
@@ -233,12 +239,13 @@ class Interactions:
             out["weight"] = 1.0
         out = out.drop(index=bad)
         if "timestamp" in df.columns:
-            ts = _parse_timestamps(df.loc[out.index, "timestamp"], report)
+            ts = parse_timestamps(df.loc[out.index, "timestamp"], report)
             bad = out.index[ts.isna() & df.loc[out.index, "timestamp"].notna()]
-            _bad(source, bad, "timestamp", df.loc[bad, "timestamp"], "not a date or epoch seconds", **bad_kw)
+            _bad(source, bad, named.get("timestamp", "timestamp"), df.loc[bad, "timestamp"],
+                 "not a date or epoch seconds", **bad_kw)
             out = out.drop(index=bad)
             future = out.index[ts.loc[out.index] > time.time() + FUTURE_SLACK_S]
-            _bad(source, future, "timestamp", df.loc[future, "timestamp"],
+            _bad(source, future, named.get("timestamp", "timestamp"), df.loc[future, "timestamp"],
                  "in the future (epoch seconds or a date up to tomorrow)", **bad_kw)
             out = out.drop(index=future)
             out["timestamp"] = ts.loc[out.index].fillna(-1).astype(np.int64)
@@ -267,34 +274,3 @@ class Interactions:
 
     def subset(self, mask) -> "Interactions":
         return Interactions(self.df[np.asarray(mask)].reset_index(drop=True), self.report, self.source)
-
-
-#: events dated later than now + this are refused (clock skew allowance)
-FUTURE_SLACK_S = 86400
-#: numeric timestamps whose median is above this are milliseconds (1e11 s is the year 5138)
-MS_EPOCH_MIN = 1e11
-_SLASH_DATE = r"^\s*\d{1,2}/\d{1,2}/\d{2,4}"
-
-
-def _parse_timestamps(col: pd.Series, report: ValidationReport | None = None) -> pd.Series:
-    """Epoch seconds (float, NaN where unparseable): numbers are taken as epoch seconds (as
-    milliseconds when their median is above 1e11, and ``report`` says so), other values are
-    parsed as dates (UTC; ``05/01/2024`` month first, and ``report`` says so)."""
-    num = pd.to_numeric(col, errors="coerce")
-    if num.notna().any() and float(num.median()) > MS_EPOCH_MIN:
-        num = num / 1000.0
-        if report is not None:
-            report.notes.append("numeric timestamps read as milliseconds since 1970 (their median is above 1e11)")
-    out = num.where(num >= 0).round().astype("float64")
-    rest = col.notna() & num.isna()
-    if rest.any():
-        text = col[rest].astype(str)
-        dt = pd.to_datetime(text, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
-        secs = dt.to_numpy(dtype="datetime64[s]")  # whole seconds; far-future dates stay representable
-        vals = secs.astype("int64").astype("float64")
-        vals[np.isnat(secs)] = np.nan
-        out[rest] = vals
-        if report is not None and text.str.match(_SLASH_DATE).any():
-            report.notes.append("dates like 05/01/2024 read month first (MM/DD/YYYY); write ISO dates "
-                                "(2024-01-05) to avoid the ambiguity")
-    return out
