@@ -78,15 +78,36 @@ class ItemFeatures:
             return cls(z["vectors"], z["present"], str(z["source"]), signature=sig)
 
 
-def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None) -> ItemFeatures:
+def fetch_images(paths: list, refused: dict, fetcher=None) -> tuple[list, dict]:
+    """``paths`` with each http(s) URL replaced by its downloaded file (:class:`visual.fetch.UrlFetcher`,
+    default settings unless ``fetcher``), and ``refused`` with ``{row: (url, reason)}`` for each URL that
+    could not be fetched (its item is skipped, the others are not)."""
+    rows = [i for i, p in enumerate(paths) if isinstance(p, str)]
+    if not rows:
+        return paths, refused
+    from visual.fetch import UrlFetcher
+    fetcher = fetcher or UrlFetcher()
+    done, failed = fetcher.fetch_all(paths[i] for i in rows)
+    paths, refused = list(paths), dict(refused)
+    for i in rows:
+        url = paths[i]
+        paths[i] = done.get(url)
+        if url in failed:
+            refused[i] = (url, f"cannot fetch: {failed[url]}")
+    return paths, refused
+
+
+def embed_catalog(catalog, embedder=None, *, cache_dir=None, item_ids=None, fetcher=None) -> ItemFeatures:
     """Embed every catalog image and align the vectors with ``item_ids`` (default: catalog order).
 
     Unreadable images are listed in ``ItemFeatures.errors`` with the item id and the reason;
-    those items keep a zero vector and ``present=False``.
+    those items keep a zero vector and ``present=False``. Images given as http(s) URLs are fetched
+    first (``fetcher``: a :class:`visual.fetch.UrlFetcher`, default settings when None).
     """
     from visual import ImageEmbedder
     embedder = embedder or ImageEmbedder()
     paths, refused = catalog.checked_image_paths()  # refused: outside the images root, a NUL byte
+    paths, refused = fetch_images(paths, refused, fetcher)
     res = embedder.embed_paths(paths, store=cache_dir)
     ids = catalog.item_ids
     errors = item_errors(res.errors, ids, refused)

@@ -84,6 +84,10 @@ def add_embed_args(p):
                    "--embedder adapted: the head shipped for the backbone (EfficientNet-Lite0: trained on H&M)")
     g.add_argument("--text-weight", type=unit_interval, default=0.3, help="fused: weight of the text cosine")
     g.add_argument("--text-model", default="auto", choices=["auto", "minilm", "tfidf"])
+    g.add_argument("--fetch-workers", type=positive_int, default=8,
+                   help="image URLs (http/https) downloaded at once (default 8); cached under $VISREC_CACHE/images")
+    g.add_argument("--allow-private-urls", action="store_true",
+                   help="also fetch image URLs on loopback, private and link-local addresses (refused by default)")
 
 
 def add_catalog_args(p):
@@ -219,7 +223,14 @@ def raw_features(args, catalog, emb):
         return embed_catalog_ray(catalog, embedder_settings(emb), parts, store=store, shard_rows=args.shard_rows,
                                  workers=args.workers)
     from features import embed_catalog
-    return embed_catalog(catalog, emb, cache_dir=store)
+    return embed_catalog(catalog, emb, cache_dir=store, fetcher=url_fetcher(args))
+
+
+def url_fetcher(args):
+    """The downloader of catalog image URLs, as ``--fetch-workers`` / ``--allow-private-urls`` set it."""
+    from visual.fetch import UrlFetcher
+    return UrlFetcher(concurrency=getattr(args, "fetch_workers", 8),
+                      allow_private=getattr(args, "allow_private_urls", False))
 
 
 def check_engine(args) -> None:

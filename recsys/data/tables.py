@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys.io.urls import is_http_url, is_url
+
 from .errors import DataError, ValidationReport
 from .timestamps import FUTURE_SLACK_S, parse_timestamps
 
@@ -144,7 +146,7 @@ class Catalog:
         for rel in self.df["image"].tolist():
             if rel is None or rel is pd.NA or (isinstance(rel, float) and np.isnan(rel)):
                 out.append(None)
-            elif "\x00" in str(rel):
+            elif "\x00" in str(rel) or is_url(rel):  # refused, or fetched (http/https) before embedding
                 out.append(str(rel))
             else:
                 p = Path(rel)
@@ -162,7 +164,10 @@ class Catalog:
             if p is None:
                 continue
             if isinstance(p, str):
-                out[i] = (p, "the image path contains a NUL byte")
+                if "\x00" in p:
+                    out[i] = (p, "the image path contains a NUL byte")
+                elif not is_http_url(p):
+                    out[i] = (p, f"only http and https image URLs are fetched, not {p.split('://', 1)[0]}://")
             elif root is not None and os.path.commonpath([root, os.path.realpath(p)]) != root:
                 out[i] = (str(p), f"the image path leads outside the images root {self.images_root} "
                                   "(use --allow-outside-root to read it)")

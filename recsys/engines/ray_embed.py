@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from features.item_features import ItemFeatures, item_errors
+from features.item_features import ItemFeatures, fetch_images, item_errors
 
 from .cluster import cluster_has_gpu, plan_actors, ray_session, run_actors
 from .parts import PartsFolder, write_part
@@ -124,7 +124,7 @@ def embed_catalog_ray(catalog, embedder_settings: dict | None = None, out_dir=No
         raise ValueError("embed_catalog_ray needs out_dir, the folder of its Parquet parts")
     settings = {k: v for k, v in (embedder_settings or {}).items() if k in SETTINGS}
     want = (embedder_settings or {}).get("device", "auto")
-    paths, refused = catalog.checked_image_paths()
+    paths, refused = fetch_images(*catalog.checked_image_paths())  # URLs downloaded here, read by the actors
     ids = list(catalog.item_ids)
     with ray_session() as ray:
         gpu = want.startswith("cuda") or (want == "auto" and cluster_has_gpu(ray))
