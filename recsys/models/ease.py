@@ -8,7 +8,7 @@ from .base import Recommender
 from .linalg import binary, sparse_dense
 
 
-def _spd_inverse(G: np.ndarray) -> np.ndarray:
+def spd_inverse(G: np.ndarray) -> np.ndarray:
     """Inverse of a symmetric positive definite float32 matrix by Cholesky (LAPACK potrf/potri),
     about 4x faster than a float64 LU inverse; falls back to ``numpy.linalg.inv`` in float64."""
     from scipy.linalg import lapack
@@ -64,7 +64,7 @@ class EASERecommender(Recommender):
         X = X[:, active]
         G = (X.T @ X).toarray().astype(np.float32)
         G[np.diag_indices(n)] += self.lambda_
-        P = _spd_inverse(G)
+        P = spd_inverse(G)
         B = -P / np.diag(P)[None, :]
         B[np.diag_indices(n)] = 0.0
         self.weights_ = B.astype(np.float32)

@@ -18,6 +18,7 @@ BUILTIN = (
     "recsys.models.popularity:RepurchaseRecommender",
     "recsys.models.als:ALSRecommender",
     "recsys.models.ease:EASERecommender",
+    "recsys.models.time_ease:TimeKernelEASERecommender",
     "recsys.models.itemknn:ItemKNNRecommender",
     "recsys.models.itemknn:SequenceKNNRecommender",
     "recsys.models.als:ALSVisualRecommender",
