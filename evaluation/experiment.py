@@ -14,7 +14,7 @@ from .comparison import Comparison
 from .evaldata import EvalData
 from .formatting import fmt_value
 from .metrics import auc_per_user, ranking_metrics
-from .splits import Split
+from .splits import Split, cold_item_candidates
 
 
 @dataclass
@@ -195,8 +195,11 @@ class Experiment:
             fallback[:, :len(top)] = top
             split_desc["new_users"] = {"policy": "popular", "n": int(len(new_u)),
                                        "n_known": int(len(known_u))}
-        # cold-items protocol: users rank only the held-out items, which have no training history
-        candidates = np.flatnonzero((counts == 0) & (item_user_counts(test) > 0)) if cold_protocol else None
+        # cold-items protocol: users rank only items without training history -- the held-out items and
+        # the catalog items nobody interacted with (see evaluation.splits.cold_item_candidates)
+        candidates = None
+        if cold_protocol:
+            candidates, split_desc["candidates"] = cold_item_candidates(counts, item_user_counts(test))
         temporal = split_desc.get("protocol") == "temporal"
         if temporal:  # test purchases of items never bought before the cut
             split_desc["new_arrivals"] = new_arrival_summary(test, uidx, counts)
@@ -212,14 +215,16 @@ class Experiment:
             if fallback is not None:  # new users: the same best-seller list for every model
                 idx = np.vstack([idx, fallback])
             per_user[name] = ranking_metrics(idx, test, uidx, self.ks)
-            if cold_protocol:
-                per_user[name]["auc"] = self._auc(model, uidx, test, candidates)
+            if cold_protocol:  # AUC over all candidates, and over the held-out ones only (the earlier protocol)
+                per_user[name]["auc"], held_auc = self._auc(model, uidx, test, candidates)
             lists[name] = idx
             valid = idx[idx >= 0]
             info[name] = {"visual": bool(model.uses_visual), "fit_seconds": round(t1 - t0, 3),
                           "recommend_seconds": round(t2 - t1, 3),
                           f"cold_share@{kmax}": float(np.mean(counts[valid] == 0)) if len(valid) else 0.0,
                           f"coverage@{kmax}": float(len(np.unique(valid)) / train.n_items)}
+            if cold_protocol:
+                info[name]["auc_held_out_only"] = float(np.mean(held_auc))
             if temporal:
                 info[name].update(new_item_metrics(idx, test, uidx, counts, kmax))
             if self.verbose:
@@ -236,12 +241,15 @@ class Experiment:
         return result.compare(a, b, **kwargs)
 
     @staticmethod
-    def _auc(model, users, test, candidates, batch: int = 1024) -> np.ndarray:
-        out = []
+    def _auc(model, users, test, candidates, batch: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """Per-user AUC over ``candidates``, and over those of them with test interactions (held-out items)."""
+        held = item_user_counts(test)[candidates] > 0
+        out, out_held = [], []
         for s in range(0, len(users), batch):
             u = users[s:s + batch]
             sc = np.asarray(model.score_index(u), dtype=np.float64)[:, candidates]
             pos = test[u][:, candidates].toarray() > 0
             out.append(auc_per_user(sc, pos))
-        auc = np.concatenate(out)
-        return np.where(np.isnan(auc), 0.5, auc)
+            out_held.append(auc_per_user(sc[:, held], pos[:, held]))
+        auc, auc_held = np.concatenate(out), np.concatenate(out_held)
+        return np.where(np.isnan(auc), 0.5, auc), np.where(np.isnan(auc_held), 0.5, auc_held)

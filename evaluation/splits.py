@@ -236,6 +236,36 @@ def cold_item_split(interactions: Interactions, fraction: float = 0.2, *, random
     return Split(interactions.subset(~is_test), interactions.subset(is_test), desc)
 
 
+#: what the cold-items candidates are (written to metrics.json with their counts)
+COLD_CANDIDATES_RULE = ("every item without training interactions: the held-out items and the catalog items "
+                        "nobody interacted with at all (never-sold articles), as in a shop's new arrivals")
+
+
+def cold_item_candidates(train_counts, test_counts) -> tuple[np.ndarray, dict]:
+    """The items users rank in the ``cold-items`` protocol, and a summary of them.
+
+    Parameters
+    ----------
+    train_counts : array-like (n_items,)
+        Training interactions (or users) per catalog item.
+    test_counts : array-like (n_items,)
+        Test interactions (or users) per catalog item.
+
+    Returns
+    -------
+    candidates : ndarray of int
+        Indices of the items without training interactions: the held-out items (which have test
+        interactions) and the catalog items without any interaction, which are negatives for every user.
+    info : dict
+        ``rule``, ``n`` and the two parts' sizes ``held_out`` and ``never_interacted``.
+    """
+    train_counts, test_counts = np.asarray(train_counts), np.asarray(test_counts)
+    cold = train_counts == 0
+    info = {"rule": COLD_CANDIDATES_RULE, "n": int(cold.sum()), "held_out": int((cold & (test_counts > 0)).sum()),
+            "never_interacted": int((cold & (test_counts == 0)).sum())}
+    return np.flatnonzero(cold), info
+
+
 def leave_last_n(interactions: Interactions, n: int = 1, *, min_train: int = 1) -> Split:
     """Leave-last-n per user: each user's ``n`` most recent distinct items go to test.
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from evaluation.protocols import PROTOCOLS
 from recsys.models.registry import model_names
 
-from .options import (UsageError, add_catalog_args, add_embed_args, embed, load_catalog, open_fraction, parse_params,
+from .options import (UsageError, add_catalog_args, add_embed_args, embed, load_catalog, load_interactions_arg,
+                      open_fraction, parse_params,
                       positive_int)
 
 
@@ -34,7 +35,14 @@ def add_parser(sub):
                         "windows do not overlap and the last ends with the data; metrics pooled over the "
                         "(fold, user) units, per fold in metrics.json and report.html (default 1: one cut; "
                         "recommended on hm: --folds 4, i.e. 4 x 28 days)")
+    v.add_argument("--until", default=None, metavar="DATE",
+                   help="drop every interaction on or after DATE (e.g. 2020-06-02, UTC) before splitting: the "
+                        "split, or the --folds windows, then end at DATE (validation folds before a test period); "
+                        "recorded in metrics.json's split")
     v.add_argument("--min-rating", type=float, default=None, help="movielens-1m: keep ratings >= this")
+    v.add_argument("--weight", default="binary", choices=["binary", "rating"],
+                   help="movielens-1m: interaction weights, 1 for every kept rating (default, as the published "
+                        "protocols) or the rating itself (e.g. for time-ease's rating_alpha)")
     v.add_argument("--models", default=None, help=f"comma-separated (default: all): {', '.join(model_names())}")
     v.add_argument("--param", action="append", help="model.key=value hyper-parameter (repeatable)")
     v.add_argument("--compare", default=None, metavar="A,B",
@@ -50,6 +58,9 @@ def add_parser(sub):
     v.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
                    help="seed of the random draws (default 0)")
     add_embed_args(v)
+    # None: the protocol's item vectors (cold-items: fused with catalog text, raw without; see
+    # evaluation.protocols.protocol_embedder); --embedder / --text-weight override them
+    v.set_defaults(embedder=None, text_weight=None)
     v.add_argument("--out", required=True, help="output folder")
     v.set_defaults(func=run)
 
@@ -67,10 +78,10 @@ def load_dataset(args, min_rating):
             raise UsageError(f"--dataset {args.dataset} needs --data-dir")
         if args.dataset == "hm":
             return load_hm(args.data_dir)
-        return load_movielens_1m(args.data_dir, min_rating=min_rating)
+        return load_movielens_1m(args.data_dir, min_rating=min_rating, weight=args.weight)
     if not (args.catalog and args.interactions):
         raise UsageError("--dataset csv needs --catalog and --interactions")
-    return load_catalog(args), load_interactions(args.interactions, on_error=args.on_error)
+    return load_catalog(args), load_interactions_arg(args, args.interactions)
 
 
 def model_params(items) -> dict:
@@ -86,7 +97,7 @@ def model_params(items) -> dict:
 
 def run(args):
     from evaluation import Experiment
-    from evaluation.protocols import model_settings, protocol_settings
+    from evaluation.protocols import model_settings, protocol_embedder, protocol_settings
     from evaluation.experiment_report import render_report
     from evaluation.rolling import RollingExperiment
     from evaluation.rolling_report import fold_table
@@ -103,13 +114,21 @@ def run(args):
         raise UsageError(f"--folds (rolling-origin cuts) needs --protocol temporal, got --protocol {args.protocol}")
     ps = protocol_settings(args.protocol, args.dataset, k=args.k, test_days=args.test_days,
                            min_rating=args.min_rating, seen=args.seen, folds=args.folds)
+    until = parse_until(args.until)
     catalog, inter = load_dataset(args, ps.min_rating)
+    inter, until_desc = drop_from(inter, until) if until is not None else (inter, None)
     settings = model_settings(names, args.protocol, params)
     models = {n: make_model(n, **settings[n]) for n in names}
     splits = make_splits_or_usage_error(args, ps, inter)
     for split in splits:
         describe_split(split.description, args, ps, settings)
+        if until_desc:
+            split.description["until"] = until_desc
     need_feats = any(m.requires_features for m in models.values())
+    vectors = protocol_embedder(args.protocol, any(catalog.text()), args.embedder, args.text_weight)
+    args.embedder, args.text_weight = vectors.embedder, vectors.text_weight
+    for split in splits if need_feats else []:  # the item vectors used, and why
+        split.description["item_vectors"] = vectors.to_json()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     feats = embed(args, catalog, out / "skipped_images.jsonl") if need_feats else None
@@ -132,6 +151,42 @@ def run(args):
         comp.write(out / "compare", title=f"{b} vs {a}: {args.dataset}, {args.protocol}{pooled}")
         print(comp.table())
     print(f"wrote {out / 'metrics.json'} and {out / 'report.html'}", file=sys.stderr)
+
+
+def parse_until(text):
+    """``--until DATE`` as a UTC :class:`pandas.Timestamp` (None without it); a bad date is a usage error."""
+    if text is None:
+        return None
+    import pandas as pd
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        ts = None
+    if ts is None or ts is pd.NaT:
+        raise UsageError(f"--until: not a date: {text!r} (give e.g. 2020-06-02 or 2020-06-02T12:00)")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def drop_from(inter, until):
+    """``(interactions before until, description)``: events on or after ``until`` are dropped (events without
+    a time are kept); a date that leaves no timed event is a usage error."""
+    cut = int(until.timestamp())
+    ts = inter.df["timestamp"].to_numpy()
+    late = ts >= cut
+    timed = ts >= 0
+    if not timed.any():
+        raise UsageError("--until needs interactions with timestamps; these have none")
+    if not (timed & ~late).any():
+        first = pd_iso(int(ts[timed].min()))
+        raise UsageError(f"--until {until.isoformat()} drops every interaction: the first is at {first}")
+    desc = {"date": until.isoformat(), "n_dropped": int(late.sum()), "n_kept": int((~late).sum()),
+            "data_end": pd_iso(int(ts[timed].max()))}
+    return inter.subset(~late), desc
+
+
+def pd_iso(seconds: int) -> str:
+    import pandas as pd
+    return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
 
 
 def make_splits_or_usage_error(args, ps, inter) -> list:

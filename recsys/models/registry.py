@@ -26,6 +26,9 @@ BUILTIN = (
     "recsys.models.lightfm_visual:LightFMRecommender",
     "recsys.models.visual_content:VisualContentRecommender",
     "recsys.models.hybrid:HybridRecommender",
+    "recsys.models.cold_prior:NeighbourPopularityRecommender",
+    "recsys.models.trend_transfer:TrendTransferRecommender",
+    "recsys.models.trend_transfer:TrendRepurchaseRecommender",
 )
 
 _registry: dict[str, type] = {}
