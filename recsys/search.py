@@ -11,8 +11,34 @@ import numpy as np
 from recsys.data import IdMap
 from recsys.index import VectorIndex
 
-#: signature keys that must match between the catalog vectors and the query embedder
-_COMPATIBLE = ("backbone", "weights_id", "preprocess", "input_size", "dim")
+#: signature keys that must match between the catalog vectors and the query's (embedder or text aligner)
+COMPATIBLE = ("backbone", "weights_id", "preprocess", "input_size", "dim")
+
+
+def catalog_space(model, item_ids=None):
+    """``(vectors, present, signature, items)`` of a fitted visual model's image vectors, or of
+    :class:`features.ItemFeatures` with their ``item_ids``."""
+    from features import ItemFeatures
+    if isinstance(model, ItemFeatures):
+        if item_ids is None or len(item_ids) != model.n_items:
+            raise ValueError("searching ItemFeatures needs item_ids, one per row")
+        return model.vectors, model.present, dict(model.signature), IdMap(item_ids, kind="item")
+    vv = model.visual_vectors()
+    if vv is None:
+        raise ValueError(f"model {model.name!r} does not use images; searching its catalog needs a visual, "
+                         "hybrid or lightfm (visual features) model")
+    return vv[0], vv[1], dict(getattr(model, "feature_signature_", {}) or {}), model.items_
+
+
+def shipped_adapter(signature: dict):
+    """The shipped adapter head the catalog vectors of ``signature`` went through (its id checked);
+    ValueError asking for ``--head`` when it is not the shipped one."""
+    from features.adapt import VisualAdapter, default_head_path
+    p = default_head_path(signature)
+    if p is None or VisualAdapter.load(p).id_ != signature["adapter"]:
+        raise ValueError(f"the catalog vectors went through adapter head {signature['adapter']}: pass that head "
+                         "(--head) to search them")
+    return VisualAdapter.load(p)
 
 
 class PhotoSearch:
@@ -33,19 +59,8 @@ class PhotoSearch:
 
     def __init__(self, model, embedder=None, *, item_ids=None, weights=None, device: str = "auto",
                  adapter=None, index: str = "auto"):
-        from features import ItemFeatures
-        if isinstance(model, ItemFeatures):  # a catalog's vectors, without a recommendation model
-            if item_ids is None or len(item_ids) != model.n_items:
-                raise ValueError("searching ItemFeatures needs item_ids, one per row")
-            vv, sig = (model.vectors, model.present), model.signature
-            self.items = IdMap(item_ids, kind="item")
-        else:
-            vv = model.visual_vectors()
-            if vv is None:
-                raise ValueError(f"model {model.name!r} does not use images; search by photo needs a visual, "
-                                 "hybrid or lightfm (visual features) model")
-            sig = getattr(model, "feature_signature_", {}) or {}
-            self.items = model.items_
+        vectors, present, sig, self.items = catalog_space(model, item_ids)  # or a catalog's vectors alone
+        vv = (vectors, present)
         if embedder is None:
             from visual import ImageEmbedder
             if not sig:
@@ -55,7 +70,7 @@ class PhotoSearch:
                                      input_size=sig["input_size"], device=device, decoder="pil", progress=False)
         if sig:
             mine = embedder.signature()
-            diff = {k: (sig.get(k), mine.get(k)) for k in _COMPATIBLE if sig.get(k) != mine.get(k)}
+            diff = {k: (sig.get(k), mine.get(k)) for k in COMPATIBLE if sig.get(k) != mine.get(k)}
             if diff:
                 raise ValueError(f"the query embedder differs from the one that embedded the catalog "
                                  f"(catalog vs query: {diff})")

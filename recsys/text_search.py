@@ -14,12 +14,8 @@ import numpy as np
 
 from features.adapt import HEADS_DIR
 from features.align import MINILM, TextAligner
-from recsys.data import IdMap
 from recsys.index import VectorIndex
-
-#: signature keys that must match between the catalog's image vectors and the aligner's
-COMPATIBLE = ("backbone", "weights_id", "preprocess", "input_size", "dim")
-
+from recsys.search import COMPATIBLE, catalog_space, shipped_adapter
 
 def default_text_head_path(signature: dict) -> Path | None:
     """The shipped text aligner for image vectors made with ``signature``, if any."""
@@ -28,21 +24,6 @@ def default_text_head_path(signature: dict) -> Path | None:
     p = HEADS_DIR / (f"text-hm-{signature.get('backbone')}-{signature.get('preprocess')}-"
                           f"{signature.get('input_size')}.safetensors")
     return p if p.exists() else None
-
-
-def catalog_space(model, item_ids=None):
-    """``(vectors, present, signature, items)`` of a fitted visual model's image vectors, or of
-    :class:`features.ItemFeatures` with their ``item_ids``."""
-    from features import ItemFeatures
-    if isinstance(model, ItemFeatures):
-        if item_ids is None or len(item_ids) != model.n_items:
-            raise ValueError("searching ItemFeatures needs item_ids, one per row")
-        return model.vectors, model.present, dict(model.signature), IdMap(item_ids, kind="item")
-    vv = model.visual_vectors()
-    if vv is None:
-        raise ValueError(f"model {model.name!r} does not use images; searching its catalog needs a visual, "
-                         "hybrid or lightfm (visual features) model")
-    return vv[0], vv[1], dict(getattr(model, "feature_signature_", {}) or {}), model.items_
 
 
 class TextSearch:
@@ -86,7 +67,7 @@ class TextSearch:
             if target.get("adapter"):
                 raise ValueError(f"the text aligner maps into adapter head {target['adapter']}'s space, the "
                                  f"catalog is in head {sig['adapter']}'s")
-            self.adapter = adapter if adapter is not None else _shipped_adapter(sig)
+            self.adapter = adapter if adapter is not None else shipped_adapter(sig)
         self.aligner = aligner
         self.text_weight = float(sig["text_weight"]) if "fused_text" in sig else None
         self.fused_minilm = self.text_weight is not None and "MiniLM" in str(sig.get("fused_text"))
@@ -113,11 +94,3 @@ class TextSearch:
         idx, scores = self.index.search(self.embed(texts), k, allowed=allowed)
         return self.items.to_ids(idx), scores
 
-
-def _shipped_adapter(signature: dict):
-    from features.adapt import VisualAdapter, default_head_path
-    p = default_head_path(signature)
-    if p is None or VisualAdapter.load(p).id_ != signature["adapter"]:
-        raise ValueError(f"the catalog vectors went through adapter head {signature['adapter']}: pass that head "
-                         "(--head) to search them by words")
-    return VisualAdapter.load(p)
