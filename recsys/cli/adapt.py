@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog, load_interactions_arg, parse_params
+from .data_source import add_dataset_args, load_data
+from .options import add_embed_args, embed, parse_params
 
 
 def add_parser(sub):
     a = sub.add_parser("adapt", help="train a projection head that adapts image vectors to a catalog")
-    add_catalog_args(a)
+    add_dataset_args(a)
     add_embed_args(a)
     a.add_argument("--group-column", default=None, help="variant-group column (e.g. product_code)")
     a.add_argument("--label-column", default=None, help="category column (e.g. category)")
-    a.add_argument("--interactions", default=None, help="co-interaction pairs as a further signal")
+    a.add_argument("--pair-signal", action="store_true",
+                   help="with --dataset movielens-1m|hm|demo: their interactions' co-interaction pairs as a further "
+                        "signal (always on with --interactions)")
     a.add_argument("--param", action="append", help="VisualAdapter key=value (repeatable)")
     a.add_argument("--unfreeze", type=int, default=0, metavar="N",
                    help="also fine-tune the last N blocks of the CNN (efficientnet_lite0) with the head, "
@@ -37,7 +40,9 @@ def co_interaction_pairs(data, min_items: int = 2, max_items: int = 50) -> np.nd
 
 def run(args):
     from features.adapt import VisualAdapter
-    catalog = load_catalog(args)
+    catalog, inter = load_data(args)
+    if args.unfreeze and args.interactions:
+        raise ValueError("--unfreeze trains on --group-column / --label-column only, not --interactions")
     if args.unfreeze:
         return fine_tune(args, catalog)
     feats = embed(args, catalog, report_path=None, embedder_kind="raw", head=None)
@@ -48,9 +53,9 @@ def run(args):
     groups = df[args.group_column].to_numpy(dtype=object) if args.group_column else None
     labels = df[args.label_column].to_numpy(dtype=object) if args.label_column else None
     pairs = None
-    if args.interactions:
+    if inter is not None and (args.interactions or args.pair_signal):
         from recsys.data import Dataset
-        data = Dataset(catalog, load_interactions_arg(args, args.interactions), on_unknown="skip")
+        data = Dataset(catalog, inter, on_unknown="skip")
         pairs = co_interaction_pairs(data)
     params = parse_params(args.param)
     if pairs is not None:
@@ -73,8 +78,6 @@ def fine_tune(args, catalog):
     for col in (args.group_column, args.label_column):
         if col and col not in df.columns:
             raise ValueError(f"catalog has no column {col!r} (columns: {list(df.columns)})")
-    if args.interactions:
-        raise ValueError("--unfreeze trains on --group-column / --label-column only, not --interactions")
     paths, refused = catalog.checked_image_paths()
     keep = [i for i, p in enumerate(paths) if p is not None and i not in refused]
     groups = df[args.group_column].to_numpy(dtype=object)[keep] if args.group_column else None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from .options import add_catalog_args, add_embed_args, embed, load_catalog, parse_params
+from .data_source import add_dataset_args, load_catalog_data
+from .options import add_embed_args, embed, parse_params
 
 
 def add_parser(sub):
     a = sub.add_parser("align", help="learn text -> image alignment from catalog texts and photos (search by words)")
-    add_catalog_args(a)
+    add_dataset_args(a, interactions=None)
     add_embed_args(a)
     a.add_argument("--text-columns", default="title,category,description",
                    help="catalog columns joined into each item's text (default title,category,description)")
@@ -32,7 +33,7 @@ def item_texts(catalog, columns: str) -> list[str]:
 
 def run(args):
     from features.align import TextAligner
-    catalog = load_catalog(args)
+    catalog = load_catalog_data(args)
     texts = item_texts(catalog, args.text_columns)
     if args.embedder == "fused":
         raise ValueError("align maps words into image vectors: use --embedder raw or adapted")
@@ -44,5 +45,6 @@ def run(args):
         groups = catalog.df[args.group_column].fillna("").astype(str).to_numpy(dtype=object)
     params = {"text_model": args.text_model, **parse_params(args.param)}
     aligner = TextAligner(**params).fit(texts, feats, groups=groups)
-    aligner.save(args.out, card={"catalog": str(args.catalog), "pairs": aligner.n_pairs_})
+    source = str(args.catalog or args.data_dir or args.dataset)
+    aligner.save(args.out, card={"catalog": source, "pairs": aligner.n_pairs_})
     print(f"text aligner ({aligner.text_model_}) trained on {aligner.n_pairs_} text/photo pairs -> {args.out}")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .options import (add_catalog_args, add_embed_args, add_engine_args, check_engine, embed, load_catalog,
-                      positive_int)
+from .data_source import add_dataset_args, load_catalog_data
+from .options import add_embed_args, add_engine_args, check_engine, embed, positive_int
 
 
 def add_parser(sub):
     e = sub.add_parser("embed", help="embed catalog images (cached by content hash)")
-    add_catalog_args(e)
+    add_dataset_args(e, interactions=None)
     add_embed_args(e)
     e.add_argument("--out", required=True, help="output .npz (item_ids, vectors, present)")
     g = add_engine_args(e, "shard of images")
@@ -20,7 +20,7 @@ def add_parser(sub):
 
 def run(args):
     check_engine(args)
-    catalog = load_catalog(args)
+    catalog = load_catalog_data(args)
     feats = embed(args, catalog)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

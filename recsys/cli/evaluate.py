@@ -9,17 +9,13 @@ from pathlib import Path
 from evaluation.protocols import PROTOCOLS
 from recsys.models.registry import model_names
 
-from .options import (UsageError, add_catalog_args, add_embed_args, embed, load_catalog, load_interactions_arg,
-                      open_fraction, parse_params,
-                      positive_int)
+from .data_source import add_dataset_args, load_data
+from .options import UsageError, add_embed_args, embed, open_fraction, parse_params, positive_int
 
 
 def add_parser(sub):
     v = sub.add_parser("evaluate", help="compare models on a held-out split; writes metrics.json and report.html")
-    v.add_argument("--dataset", default="demo", choices=["demo", "movielens-1m", "hm", "csv"])
-    v.add_argument("--data-dir", default=None, help="dataset folder (movielens-1m, hm)")
-    add_catalog_args(v)
-    v.add_argument("--interactions", default=None, help="for --dataset csv")
+    add_dataset_args(v, default="demo", interactions="required")
     v.add_argument("--protocol", default="random", choices=list(PROTOCOLS),
                    help="random: per-user 80/20; temporal: global time cut; recbole-811: per-user 8:1:1 "
                         "train/valid/test, valid items excluded from test rankings (MovieLens: ratings >= 3); "
@@ -65,25 +61,6 @@ def add_parser(sub):
     v.set_defaults(func=run)
 
 
-def load_dataset(args, min_rating):
-    """(catalog, interactions) for ``--dataset``."""
-    from recsys.data import load_hm, load_interactions, load_movielens_1m
-    if args.dataset == "demo":
-        from recsys.data import load_catalog as load_table
-        from recsys.data.demo import materialise_demo
-        d = materialise_demo(Path(args.out) / "data")
-        return load_table(d / "catalog.csv", d), load_interactions(d / "interactions.csv")
-    if args.dataset in ("movielens-1m", "hm"):
-        if not args.data_dir:
-            raise UsageError(f"--dataset {args.dataset} needs --data-dir")
-        if args.dataset == "hm":
-            return load_hm(args.data_dir)
-        return load_movielens_1m(args.data_dir, min_rating=min_rating, weight=args.weight)
-    if not (args.catalog and args.interactions):
-        raise UsageError("--dataset csv needs --catalog and --interactions")
-    return load_catalog(args), load_interactions_arg(args, args.interactions)
-
-
 def model_params(items) -> dict:
     """``--param model.key=value`` items as ``{model: {key: value}}``."""
     params = {}
@@ -115,7 +92,8 @@ def run(args):
     ps = protocol_settings(args.protocol, args.dataset, k=args.k, test_days=args.test_days,
                            min_rating=args.min_rating, seen=args.seen, folds=args.folds)
     until = parse_until(args.until)
-    catalog, inter = load_dataset(args, ps.min_rating)
+    catalog, inter = load_data(args, min_rating=ps.min_rating, weight=args.weight,
+                               demo_dir=Path(args.out) / "data")
     inter, until_desc = drop_from(inter, until) if until is not None else (inter, None)
     settings = model_settings(names, args.protocol, params)
     models = {n: make_model(n, **settings[n]) for n in names}

@@ -145,15 +145,6 @@ def load_interactions_arg(args, path, *, on_error=None):
     return inter
 
 
-def add_item_source_args(p, model_help: str):
-    """``--model`` (a trained model's vectors) or a catalog / image folder embedded on the fly, and ``--k``."""
-    p.add_argument("--model", default=None, help=model_help)
-    add_catalog_args(p)
-    add_embed_args(p)
-    p.add_argument("--k", type=positive_int, default=10, help="neighbours per item or photo (default 10)")
-    add_index_arg(p)
-
-
 def add_index_arg(p):
     """``--index``: the nearest-neighbour index of similar items and search by photo."""
     from recsys.index import KINDS
@@ -182,7 +173,7 @@ def load_catalog(args):
     elif args.images_root:
         catalog = load_folder_catalog(args.images_root)
     else:
-        raise UsageError("give --catalog CATALOG.csv and/or --images-root DIR")
+        raise UsageError("give --catalog CATALOG.csv and/or --images-root DIR (or --dataset movielens-1m|hm|demo)")
     report_rows(catalog.report)
     return catalog
 

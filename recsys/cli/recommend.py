@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data_source import add_dataset_args, load_data
 from .options import add_column_args, add_engine_args, check_engine, load_interactions_arg, positive_int
 
 
@@ -19,6 +20,7 @@ def add_parser(sub):
     r.add_argument("--include-seen", action="store_true", help="do not exclude items the user already has")
     r.add_argument("--exclude", default=None, metavar="FILE",
                    help="CSV/Parquet of user_id,item_id pairs never to recommend (returns, dislikes, already shown)")
+    add_dataset_args(r, catalog=False)
     add_column_args(r)
     r.add_argument("--device", default="cpu", help="cpu, or cuda to score factor models (als, vbpr, lightfm) on a GPU")
     r.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
@@ -56,8 +58,17 @@ def open_model(args):
     return model, model.users_, model.items_
 
 
-def run(args):
+def excluded_pairs(pairs, users_map, items_map, source):
+    """The users x items matrix of ``pairs`` (interactions) to leave out, with a line on stderr."""
     from recsys.data.idmap import pairs_matrix
+    m, n_ignored = pairs_matrix(pairs, users_map, items_map)
+    print(f"excluding {len(pairs.df) - n_ignored} user-item pairs from {source}"
+          + (f" ({n_ignored} name users or items unknown to the model: nothing to remove)" if n_ignored else ""),
+          file=sys.stderr)
+    return m
+
+
+def run(args):
     from recsys.engines.lists import BLOCK_USERS, ListJob, write_lists
     check_engine(args)
     model, users_map, items_map = open_model(args)
@@ -66,10 +77,15 @@ def run(args):
     exclude = None
     if args.exclude:
         pairs = load_interactions_arg(args, args.exclude, on_error="raise")  # a bad row is named by file and line
-        exclude, n_ignored = pairs_matrix(pairs, users_map, items_map)
-        print(f"excluding {len(pairs.df) - n_ignored} user-item pairs from {args.exclude}"
-              + (f" ({n_ignored} name users or items unknown to the model: nothing to remove)" if n_ignored else ""),
-              file=sys.stderr)
+        exclude = excluded_pairs(pairs, users_map, items_map, args.exclude)
+    if args.dataset != "csv" or args.interactions:  # the users' current histories: what they already have
+        history = load_data(args)[1]
+        source = args.interactions or f"--dataset {args.dataset}"
+        if args.include_seen:
+            print(f"note: --include-seen: the histories of {source} are not excluded", file=sys.stderr)
+        else:
+            seen = excluded_pairs(history, users_map, items_map, source)
+            exclude = seen if exclude is None else (exclude + seen).tocsr()
     job = ListJob(args.k, not args.include_seen, exclude, args.device, args.precision)
     block = args.block_users or BLOCK_USERS
     t = time.perf_counter()

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from .options import (UsageError, adapter_for, add_item_source_args, embed, load_catalog, make_embedder,
-                      report_index)
+from .data_source import add_item_source_args, check_item_source, load_catalog_data
+from .options import UsageError, adapter_for, embed, make_embedder, report_index
 
 
 def add_parser(sub):
@@ -30,6 +30,7 @@ def run(args):
     from recsys.text_search import TextSearch
     if not args.image and not args.text:
         raise UsageError("give --image PHOTO and/or --text WORDS")
+    check_item_source(args)
     if args.model:
         from recsys.models import Recommender
         source = Recommender.load(args.model)
@@ -38,7 +39,7 @@ def run(args):
         ids_of, embedder = None, None
         photo_kw = {"weights": args.weights, "device": args.device}
     else:  # search a catalog directly, embedded with --embedder
-        catalog = load_catalog(args)
+        catalog = load_catalog_data(args)
         emb = make_embedder(args)
         source = embed(args, catalog, report_path=None, embedder=emb)
         adapter = adapter_for(args.embedder, args.head, emb.signature())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import add_item_source_args, embed, load_catalog, report_index
+from .data_source import add_item_source_args, check_item_source, load_catalog_data
+from .options import embed, report_index
 
 
 def add_parser(sub):
@@ -16,6 +17,7 @@ def add_parser(sub):
 
 def run(args):
     from recsys.io.lists import write_similar
+    check_item_source(args)
     if args.model:
         from recsys.models import Recommender
         model = Recommender.load(args.model)
@@ -28,7 +30,7 @@ def run(args):
         return
     from recsys.data import IdMap
     from recsys.index import VectorIndex
-    catalog = load_catalog(args)
+    catalog = load_catalog_data(args)
     feats = embed(args, catalog)
     index = VectorIndex(feats.vectors, feats.present, kind=args.index)
     report_index(index)

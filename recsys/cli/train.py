@@ -6,14 +6,13 @@ import time
 
 from recsys.models.registry import model_help
 
-from .options import (add_catalog_args, add_embed_args, add_index_arg, embed, load_catalog, load_interactions_arg,
-                      parse_params, report_index, report_rows)
+from .data_source import add_dataset_args, load_data
+from .options import add_embed_args, add_index_arg, embed, parse_params, report_index, report_rows
 
 
 def add_parser(sub):
     t = sub.add_parser("train", help="fit a model and save it to a folder")
-    add_catalog_args(t)
-    t.add_argument("--interactions", required=True, help="interactions CSV/Parquet (user_id, item_id, ...)")
+    add_dataset_args(t, interactions="required")
     t.add_argument("--model", default="hybrid", help=model_help())
     t.add_argument("--param", action="append", help="model hyper-parameter key=value (repeatable)")
     add_embed_args(t)
@@ -25,8 +24,7 @@ def add_parser(sub):
 def run(args):
     from recsys.data import Dataset
     from recsys.models import make_model
-    catalog = load_catalog(args)
-    inter = load_interactions_arg(args, args.interactions)
+    catalog, inter = load_data(args)
     data = Dataset(catalog, inter, on_unknown=args.on_error)
     report_rows(data.report)
     model = make_model(args.model, **parse_params(args.param))
