@@ -159,7 +159,7 @@ class Recommender(GrowingCatalog, SessionScoring, SimilarItems):
 
     def recommend_index(self, user_index, k: int = 10, exclude_seen: bool = True, *,
                         candidates: np.ndarray | None = None, exclude: sp.csr_matrix | None = None,
-                        batch_size: int = 1024, device: str = "cpu", n_jobs: int | None = None,
+                        batch_size: int | None = None, device: str = "cpu", n_jobs: int | None = None,
                         precision: str = "float32") -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` item indices and scores for dense user indices (``-1``/``-inf`` = no item).
 

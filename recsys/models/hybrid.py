@@ -27,6 +27,8 @@ def _zscore(s: np.ndarray) -> np.ndarray:
 #: the default sources: the strongest collaborative model, ALS whose item factors come from the
 #: image for items without history, and the visual taste model (neighbours of the user's items)
 DEFAULT_COMPONENTS = ("ease", "als-visual", "visual")
+#: score cells (validation users x items) each part may hold in the weight search: 2^28 float32 = 1 GiB
+VALIDATION_CELLS = 1 << 28
 
 
 class HybridRecommender(Recommender):
@@ -66,6 +68,8 @@ class HybridRecommender(Recommender):
     validation_fraction : float
     validation_days : float
     max_validation_users : int
+        Validation users in the weight search, fewer for catalogs over ``VALIDATION_CELLS / max_validation_users``
+        items (2^28 score cells per part: 268 users at 1M items).
     random_state : int
     progress : bool
     """
@@ -162,8 +166,10 @@ class HybridRecommender(Recommender):
             fit_R = split_entries(self.recency_, val, shift=shift)[0]
         self._fit_parts(fit_X, fit_R, features)
         users = np.flatnonzero(np.diff(val_X.indptr) > 0)
-        if len(users) > self.max_validation_users:
-            users = np.sort(rng.choice(users, self.max_validation_users, replace=False))
+        # the search holds users x items scores per part: fewer users for wide catalogs, memory bounded
+        most = max(100, min(self.max_validation_users, VALIDATION_CELLS // max(1, user_items.shape[1])))
+        if len(users) > most:
+            users = np.sort(rng.choice(users, most, replace=False))
         cold = (item_user_counts(fit_X) == 0) & features.present
         Z = self._part_scores(users, [(1.0, m) for m in self.parts_], cold)
         seen = fit_X[users]

@@ -8,15 +8,25 @@ import numpy as np
 import scipy.sparse as sp
 
 
+#: score blocks of at least this many cells are selected by ``torch.topk`` (about 10x faster than
+#: ``numpy.argpartition`` on wide rows: 0.2 s instead of 2 s for 335 users x 100,000 items)
+TORCH_TOPK_CELLS = 1 << 16
+
+
 def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``k`` largest entries of each row, best first."""
+    """Indices and values of the ``k`` largest entries of each row, best first (equal scores by index)."""
     n = scores.shape[1]
     k = min(k, n)
     if k <= 0:
         return np.zeros((len(scores), 0), np.int64), np.zeros((len(scores), 0), np.float32)
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(scores), 1))
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
+    if k < n and scores.size >= TORCH_TOPK_CELLS and scores.dtype == np.float32 and scores.flags.c_contiguous:
+        import torch
+        vals, part = torch.topk(torch.from_numpy(scores), k, dim=1, sorted=False)
+        vals, part = vals.numpy(), part.numpy()
+    else:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(scores), 1))
+        vals = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -vals))
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
@@ -45,8 +55,20 @@ def list_masks(seen: sp.csr_matrix | None, exclude: sp.csr_matrix | None) -> tup
     return tuple(M for M in (seen, exclude) if M is not None)
 
 
+#: dense score cells (users x items) a block may hold: 2^25 float32 = 128 MB (1,024 users up to 32k items)
+BLOCK_CELLS = 1 << 25
+
+
+def block_users(n_items: int, batch_size: int | None = None) -> int:
+    """Users scored at a time: ``batch_size``, or as many as keep a block within :data:`BLOCK_CELLS`
+    (at most 1,024), so that memory stays bounded whatever the catalog size."""
+    if batch_size is not None:
+        return int(batch_size)
+    return int(max(1, min(1024, BLOCK_CELLS // max(1, n_items))))
+
+
 def topk_blocks(score, user_index: np.ndarray, k: int, *, n_items: int, masks=(), blocked=None,
-                batch_size: int = 1024, n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                batch_size: int | None = None, n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` items of users scored in blocks of ``batch_size``, in threads.
 
     Parameters
@@ -60,7 +82,8 @@ def topk_blocks(score, user_index: np.ndarray, k: int, *, n_items: int, masks=()
         ``n_users x n_items`` matrices whose stored pairs are never returned (seen items, exclusions).
     blocked : ndarray of bool, optional
         Items never returned for anyone (``True`` = blocked).
-    batch_size : int
+    batch_size : int, optional
+        Users per block (default :func:`block_users`: bounded by the catalog size).
     n_jobs : int, optional
         Threads over blocks (default: all cores). Sparse products, partitions and BLAS release the
         GIL. The first block runs alone, since models build lazy caches (e.g. a kernel) there.
@@ -71,6 +94,7 @@ def topk_blocks(score, user_index: np.ndarray, k: int, *, n_items: int, masks=()
     ``-1`` / ``-inf`` where fewer items could be returned.
     """
     k = min(k, n_items)
+    batch_size = block_users(n_items, batch_size)
     out_i = np.full((len(user_index), k), -1, np.int64)
     out_s = np.full((len(user_index), k), -np.inf, np.float32)
 

@@ -87,7 +87,7 @@ class SessionScoring:
 
     def recommend_history_index(self, X: sp.csr_matrix, k: int = 10, exclude_seen: bool = True, *,
                                 R: sp.csr_matrix | None = None, candidates: np.ndarray | None = None,
-                                exclude: sp.csr_matrix | None = None, batch_size: int = 1024,
+                                exclude: sp.csr_matrix | None = None, batch_size: int | None = None,
                                 n_jobs: int | None = 1) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` item indices and scores for histories in index space (``-1``/``-inf`` = no item);
         ``exclude_seen`` leaves the history's own items out. See :meth:`recommend_index`."""

@@ -6,11 +6,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.data import item_user_counts
-
+from recsys.io.npz import csr_arrays, csr_from_arrays
 from recsys.vectors import normalize_rows
 
 from .base import Recommender
 from .linalg import sparse_dense
+from .visual_graph import neighbour_kernel, sparse_kernel_scores
 
 
 class VisualContentRecommender(Recommender):
@@ -37,6 +38,14 @@ class VisualContentRecommender(Recommender):
     half_life_days : float, optional
         Weigh the user's items by recency: an item last seen ``half_life_days`` before the end
         of the training data counts half (needs timestamps; ignored without).
+    exact_items : int
+        Catalogs up to this many items compute the kernel between the users' items and every item
+        exactly; larger ones (``kernel_`` = ``"graph"``) read it from each item's ``neighbours``
+        nearest images (:mod:`recsys.models.visual_graph`, built in ``fit`` through the
+        nearest-neighbour index and saved with the model), so memory and time grow with
+        ``n * neighbours``, never ``n^2``.
+    neighbours : int
+        Nearest images per item in the sparse kernel.
     """
 
     name = "visual"
@@ -45,11 +54,13 @@ class VisualContentRecommender(Recommender):
     similar_by_image = True
 
     def __init__(self, profile: str = "kernel", temperature: float = 0.05, weighting: str = "weight",
-                 half_life_days: float | None = None):
+                 half_life_days: float | None = None, exact_items: int = 25000, neighbours: int = 200):
         self.profile = profile
         self.temperature = temperature
         self.weighting = weighting
         self.half_life_days = half_life_days
+        self.exact_items = exact_items
+        self.neighbours = neighbours
 
     @property
     def uses_recency(self) -> bool:
@@ -62,6 +73,8 @@ class VisualContentRecommender(Recommender):
             raise ValueError(f"weighting must be 'weight' or 'binary', got {self.weighting!r}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.exact_items < 1 or self.neighbours < 1:
+            raise ValueError(f"exact_items and neighbours must be >= 1, got {self.exact_items} and {self.neighbours}")
 
     def _fit(self, user_items, features):
         self._kernel = None
@@ -69,6 +82,14 @@ class VisualContentRecommender(Recommender):
         self.present_ = features.present
         counts = item_user_counts(user_items).astype(np.float32)
         self.popularity_ = counts / max(1.0, counts.max())
+        self.graph_ = None
+        if self.profile == "kernel" and len(self.item_vectors_) > self.exact_items:
+            self.graph_ = neighbour_kernel(self.item_vectors_, self.present_, self.neighbours, self.temperature)
+
+    @property
+    def kernel_(self) -> str:
+        """``"graph"`` (sparse nearest-image kernel) or ``"exact"``."""
+        return "graph" if getattr(self, "graph_", None) is not None else "exact"
 
     def _weights(self, X: sp.csr_matrix, R: sp.csr_matrix | None = None) -> sp.csr_matrix:
         X = X.astype(np.float32)
@@ -94,6 +115,10 @@ class VisualContentRecommender(Recommender):
     def _kernel_scores(self, W: sp.csr_matrix) -> np.ndarray:
         E = self.item_vectors_
         n = E.shape[0]
+        if getattr(self, "graph_", None) is None and n > self.exact_items and self.profile == "kernel":
+            self.graph_ = neighbour_kernel(E, self.present_, self.neighbours, self.temperature)  # older saves
+        if getattr(self, "graph_", None) is not None:
+            return sparse_kernel_scores(W, self.graph_, self.popularity_)
         if n <= self.kernel_cache_items:
             if getattr(self, "_kernel", None) is None:  # computed once, reused by every batch
                 K = E @ E.T
@@ -144,15 +169,20 @@ class VisualContentRecommender(Recommender):
 
     def _add_items(self, features):
         self._kernel = None
+        self.graph_ = None  # rebuilt over the grown catalog at the next scoring
         self.item_vectors_ = np.vstack([self.item_vectors_, features.vectors])
         self.present_ = np.concatenate([self.present_, features.present])
         self.popularity_ = np.concatenate([self.popularity_, np.zeros(features.n_items, np.float32)])
 
     def _get_state(self):
-        return {"item_vectors": self.item_vectors_, "present": self.present_, "popularity": self.popularity_}
+        state = {"item_vectors": self.item_vectors_, "present": self.present_, "popularity": self.popularity_}
+        if getattr(self, "graph_", None) is not None:
+            state.update(csr_arrays(self.graph_, prefix="graph_"))
+        return state
 
     def _set_state(self, state):
         self._kernel = None
         self.item_vectors_ = state["item_vectors"]
         self.present_ = state["present"].astype(bool)
         self.popularity_ = state["popularity"]
+        self.graph_ = csr_from_arrays(state, prefix="graph_") if "graph_data" in state else None
