@@ -4,6 +4,9 @@ to list 10,000 users' top-100.
     python benchmarks/shop_scale.py --items 100000 --users 100000 --interactions 2000000 \
         [--models ease,als-visual,visual,hybrid] [--work /tmp/shop-scale] [--out result.json]
 
+``--models`` takes model names, and ``hybrid=W1:W2:W3`` for the default hybrid with fixed blend weights
+(no validation search, so every part is scored when listing).
+
 The synthetic data are expanded honestly from real data, never invented shapes:
 
 - **item vectors**: each synthetic item is a real H&M photo vector (EfficientNet-Lite0, pad, 224 px; from
@@ -58,10 +61,12 @@ def make_data(a, work: Path):
     rng = np.random.default_rng(0)
     V, item_deg, user_deg = real_sources(a.vectors_from)
     src = rng.integers(0, len(V), a.items)
-    noise = rng.normal(size=(a.items, V.shape[1])).astype(np.float32)
-    noise *= a.noise / np.linalg.norm(noise, axis=1, keepdims=True)
-    X = V[src] + noise
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    X = np.empty((a.items, V.shape[1]), np.float32)
+    for s in range(0, a.items, 65536):  # in blocks: no second catalog-sized array
+        noise = rng.normal(size=(len(src[s:s + 65536]), V.shape[1])).astype(np.float32)
+        noise *= a.noise / np.linalg.norm(noise, axis=1, keepdims=True)
+        X[s:s + 65536] = V[src[s:s + 65536]] + noise
+        X[s:s + 65536] /= np.linalg.norm(X[s:s + 65536], axis=1, keepdims=True)
     pop = rng.choice(item_deg, a.items).astype(np.float64)
     p = pop / pop.sum()
     deg = rng.choice(user_deg, a.users).astype(np.float64)
@@ -87,15 +92,18 @@ def run_one(name: str, work: Path, n_list: int, k: int) -> dict:
 
     from features import ItemFeatures
     from recsys.models import make_model
+    params = {"progress": False} if name.split("=")[0] in ("hybrid", "als-visual") else {}
+    if "=" in name:  # hybrid=1:1:1: fixed blend weights, no validation search
+        params["weights"] = [float(w) for w in name.split("=")[1].split(":")]
+    m = make_model(name.split("=")[0], **params)
     with np.load(work / "data.npz", allow_pickle=False) as z:
-        V, u, i = z["vectors"], z["users"], z["items"]
+        u, i = z["users"], z["items"]
         nu, ni = int(z["n_users"]), int(z["n_items"])
+        # the vectors only for models that use images (they are n_items x 1,280 float32)
+        feats = ItemFeatures(z["vectors"], np.ones(ni, bool)) if (m.requires_features or m.uses_visual) else None
     X = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=(nu, ni))
     X.sum_duplicates()
     X.data[:] = 1
-    feats = ItemFeatures(V, np.ones(ni, bool))
-    params = {"progress": False} if name in ("hybrid", "als-visual") else {}
-    m = make_model(name, **params)
     t = time.perf_counter()
     m.fit_matrix(X, feats)
     fit_s = time.perf_counter() - t
@@ -141,7 +149,13 @@ def main():
     from machine import cpu_name
     work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    n = make_data(a, work)
+    meta = work / "data.json"
+    want = {"items": a.items, "users": a.users, "interactions": a.interactions, "noise": a.noise}
+    if meta.exists() and json.loads(meta.read_text()).get("args") == want:  # the same data: reused
+        n = json.loads(meta.read_text())["n"]
+    else:
+        n = make_data(a, work)
+        meta.write_text(json.dumps({"args": want, "n": n}))
     result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "items": a.items, "users": a.users,
               "interactions": n, "data_seconds": round(time.perf_counter() - t, 1), "models": []}
     print(json.dumps({k: v for k, v in result.items() if k != "models"}), flush=True)

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recsys.io.atomic import atomic_write_bytes
-from recsys.vectors import normalize_rows
+
+
+#: rows normalised at a time
+BLOCK = 65536
 
 
 @dataclass
@@ -37,13 +40,23 @@ class ItemFeatures:
     signature: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        v = np.ascontiguousarray(self.vectors, dtype=np.float32)
         self.present = np.asarray(self.present, dtype=bool)
-        if self.vectors.ndim != 2 or len(self.vectors) != len(self.present):
-            raise ValueError(f"vectors {self.vectors.shape} and present {self.present.shape} do not align")
-        unit, norms = normalize_rows(self.vectors, return_norms=True)
+        if v.ndim != 2 or len(v) != len(self.present):
+            raise ValueError(f"vectors {v.shape} and present {self.present.shape} do not align")
+        # block by block, at most one copy: a million 1,280-d vectors are 5 GB
+        norms = np.concatenate([np.linalg.norm(v[s:s + BLOCK], axis=1) for s in range(0, len(v), BLOCK)]) \
+            if len(v) else np.zeros(0, np.float32)
         ok = (norms > 0) & self.present  # rows of absent items are zero
-        self.vectors = np.where(ok[:, None], unit, 0).astype(np.float32)
+        unit = np.abs(norms - 1) <= 1e-6  # rows already of unit norm are kept as they are, row by row
+        if not (ok.all() and unit.all()):
+            v = v.copy()
+            for s in range(0, len(v), BLOCK):
+                b, o, u = v[s:s + BLOCK], ok[s:s + BLOCK], unit[s:s + BLOCK]
+                scale = np.where(u, 1.0, 1.0 / np.maximum(norms[s:s + BLOCK], 1e-12)).astype(np.float32)
+                b *= scale[:, None]
+                b[~o] = 0  # also rows with NaN or infinite values
+        self.vectors = v
         self.present = ok
 
     @property

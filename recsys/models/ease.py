@@ -11,7 +11,9 @@ from recsys.io.npz import csr_arrays, csr_from_arrays
 
 from .base import Recommender
 from .linalg import binary, sparse_dense
-from .sparse_items import first_order_scale, head_tail_weights
+from .candidates import gather, pattern, rows_of
+from .scoring import topk
+from .sparse_items import first_order_scale, head_tail_weights, top_per_row
 
 
 def spd_inverse(G: np.ndarray, block: int = 2048) -> np.ndarray:
@@ -165,6 +167,41 @@ class EASERecommender(Recommender):
         out[:, self.head_] = sparse_dense(X[:, self.head_], self.weights_)
         if self.tail_weights_ is not None:
             out[:, self.active_] += (X[:, self.active_] @ self.tail_weights_).toarray()
+        return out
+
+    # -- candidates for wide catalogs (recsys.models.candidates) --------------------------------
+    def _parts_of(self, user_index):
+        """``(dense scores over head_, sparse scores in item space or None)`` of the users' histories."""
+        X = binary(self.user_items_[user_index])
+        H = sparse_dense(X[:, self.head_], self.weights_)
+        if self.tail_weights_ is None:
+            return H, None
+        T = (X[:, self.active_] @ self.tail_weights_).tocsr()
+        return H, sp.csr_matrix((T.data, self.active_[T.indices], T.indptr), shape=(len(user_index), self.n_items))
+
+    def _candidate_matrix(self, user_index, c: int):
+        H, T = self._parts_of(user_index)
+        hi, _ = topk(H, min(c, H.shape[1]))
+        C = pattern(self.head_[hi], self.n_items)
+        if T is not None:
+            C = C + top_per_row(T, c)
+        C.data[:] = 1
+        C.data = self._pairs(H, T, C)
+        return C
+
+    def _pair_scores(self, user_index, C):
+        H, T = self._parts_of(user_index)
+        return self._pairs(H, T, C)
+
+    def _pairs(self, H, T, C):
+        pos = np.full(self.n_items, -1, np.int64)
+        pos[self.head_] = np.arange(len(self.head_))
+        r, hp = rows_of(C), pos[C.indices]
+        out = np.zeros(len(r), np.float32)
+        inh = hp >= 0
+        out[inh] = H[r[inh], hp[inh]]
+        if T is not None:
+            out += gather(T, C)
         return out
 
     def _get_state(self):

@@ -29,6 +29,8 @@ def _zscore(s: np.ndarray) -> np.ndarray:
 DEFAULT_COMPONENTS = ("ease", "als-visual", "visual")
 #: score cells (validation users x items) each part may hold in the weight search: 2^28 float32 = 1 GiB
 VALIDATION_CELLS = 1 << 28
+#: candidates per part on catalogs over ``dense_items`` (at least ``k``)
+WIDE_CANDIDATES = 200
 
 
 class HybridRecommender(Recommender):
@@ -55,7 +57,13 @@ class HybridRecommender(Recommender):
         Candidate weights of each component in the search.
     candidates : int or None
         If set, only the union of each component's top-``candidates`` items is ranked for a
-        user (candidate generation from several sources); None ranks the whole catalog.
+        user (candidate generation from several sources); None ranks the whole catalog up to
+        ``dense_items`` items, and 200 candidates a part beyond.
+    dense_items : int
+        Catalogs over this many items are listed from candidates (:mod:`recsys.models.candidate_blend`):
+        each part proposes its best items cheaply (EASE's exact block and sparse tail, the visual
+        nearest-image graph, an inner-product index over factor models' item vectors), only those are
+        scored, z-scored against a fixed sample of the catalog, and blended.
     diversity : float in [0, 1]
         MMR re-ranking strength on the item image vectors (0: off).
     validation : {"random", "temporal", "cold-items"}
@@ -81,7 +89,8 @@ class HybridRecommender(Recommender):
     def __init__(self, components=DEFAULT_COMPONENTS, component_params=None, weights="auto",
                  weight_grid=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0), candidates: int | None = None, diversity: float = 0.0,
                  validation: str = "random", validation_fraction: float = 0.1, validation_days: float = 28.0,
-                 max_validation_users: int = 3000, random_state: int = 0, progress: bool = True):
+                 max_validation_users: int = 3000, random_state: int = 0, progress: bool = True,
+                 dense_items: int = 200_000):
         self.components = components
         self.component_params = component_params
         self.weights = weights
@@ -94,6 +103,7 @@ class HybridRecommender(Recommender):
         self.max_validation_users = max_validation_users
         self.random_state = random_state
         self.progress = progress
+        self.dense_items = dense_items
 
     def _check_params(self):
         names = [m for m in model_names() if m != self.name]
@@ -274,10 +284,24 @@ class HybridRecommender(Recommender):
         return total
 
     def recommend_index(self, user_index, k: int = 10, exclude_seen: bool = True, **kw):
+        if self.n_items > self.dense_items and kw.get("device", "cpu") == "cpu" and not self.diversity:
+            return self._recommend_wide(user_index, k, exclude_seen, kw.get("candidates"), kw.get("exclude"))
         if not self.diversity:
             return super().recommend_index(user_index, k, exclude_seen, **kw)
         idx, sc = super().recommend_index(user_index, 3 * k, exclude_seen, **kw)
         return mmr_rerank(idx, sc, self.item_vectors_, k, self.diversity)
+
+    def _recommend_wide(self, user_index, k, exclude_seen, candidates, exclude):
+        """Lists of a catalog over ``dense_items``: from the union of the parts' candidates
+        (:mod:`recsys.models.candidate_blend`), never a dense users x items block."""
+        from .candidate_blend import blend_topk
+        from .scoring import blocked_items, list_masks
+        self._check_fitted()
+        masks = list_masks(self.user_items_ if exclude_seen else None, exclude)
+        cache = self.__dict__.setdefault("_candidate_cache", {})
+        return blend_topk(self.parts_, self.weights_, self.cold_, user_index, k,
+                          c=max(int(self.candidates or WIDE_CANDIDATES), k), masks=masks,
+                          blocked=blocked_items(candidates, self.n_items), cache=cache)
 
     def recommend_history_index(self, X, k: int = 10, exclude_seen: bool = True, **kw):
         if not self.diversity:

@@ -11,7 +11,9 @@ from recsys.vectors import normalize_rows
 
 from .base import Recommender
 from .linalg import sparse_dense
-from .visual_graph import neighbour_kernel, sparse_kernel_scores
+from .candidates import gather, rows_of
+from .sparse_items import top_per_row
+from .visual_graph import graph_log_density, graph_row_min, neighbour_kernel, sparse_kernel_scores
 
 
 class VisualContentRecommender(Recommender):
@@ -160,6 +162,37 @@ class VisualContentRecommender(Recommender):
         if empty.any():
             sc[empty] = self.popularity_ + self.present_
         return sc
+
+    # -- candidates for wide catalogs (recsys.models.candidates): the graph kernel only ----------
+    def _graph_parts(self, user_index):
+        R = getattr(self, "recency_", None) if self.half_life_days is not None else None
+        W = self._weights(self.user_items_[user_index], None if R is None else R[user_index])
+        return graph_log_density(W, self.graph_), np.diff(W.indptr) == 0
+
+    def _candidate_matrix(self, user_index, c: int):
+        if getattr(self, "graph_", None) is None:
+            return None
+        D, empty = self._graph_parts(user_index)
+        C = top_per_row(D, c)
+        C.data = self._graph_pairs(D, empty, C)
+        return C
+
+    def _pair_scores(self, user_index, C):
+        if getattr(self, "graph_", None) is None:
+            return None
+        return self._graph_pairs(*self._graph_parts(user_index), C)
+
+    def _graph_pairs(self, D, empty, C):
+        """The scores :meth:`_score_history` gives at the entries of ``C`` (``D``: log densities)."""
+        pop, present = self.popularity_, self.present_
+        r, i = rows_of(C), C.indices
+        min_pop = float(pop[present].min()) if present.any() else 0.0
+        covered = gather(D, C, np.nan)
+        lo = graph_row_min(D)[r] - 2.0 + min_pop  # the lowest score of an item with a photo
+        out = np.where(np.isnan(covered), pop[i] - min_pop + 1.0, covered - lo + 1.0)
+        out = np.where(present[i], out, pop[i])
+        out = np.where(empty[r], pop[i] + present[i], out)
+        return out.astype(np.float32)
 
     def _item_vectors(self):
         return self.item_vectors_, self.present_

@@ -34,18 +34,29 @@ def neighbour_kernel(vectors: np.ndarray, present: np.ndarray, k: int, temperatu
     return sp.csr_matrix((v, (r, c)), shape=(n, n), dtype=np.float32)
 
 
+def graph_log_density(W: sp.csr_matrix, graph: sp.csr_matrix) -> sp.csr_matrix:
+    """Sparse log kernel densities ``log(W @ graph)`` (``W``: users' normalised item weights)."""
+    D = (W @ graph).tocsr()
+    D.eliminate_zeros()
+    D.data = np.log(D.data.astype(np.float64) + 1e-30).astype(np.float32)
+    return D
+
+
+def graph_row_min(D: sp.csr_matrix) -> np.ndarray:
+    """Each row's smallest stored value (0 for empty rows)."""
+    counts = np.diff(D.indptr)
+    out = np.zeros(D.shape[0], np.float32)
+    has = counts > 0
+    if has.any():
+        out[has] = np.minimum.reduceat(D.data, D.indptr[:-1][has])
+    return out
+
+
 def sparse_kernel_scores(W: sp.csr_matrix, graph: sp.csr_matrix, popularity: np.ndarray) -> np.ndarray:
     """Dense ``(users, n)`` log kernel densities of ``W @ graph`` (``W``: users' normalised item weights);
     items outside every neighbourhood of a user's items score below all covered items, by
     ``popularity`` (in [0, 1])."""
-    D = (W @ graph).tocsr()
-    D.eliminate_zeros()
-    logd = np.log(D.data.astype(np.float64) + 1e-30).astype(np.float32)
-    counts = np.diff(D.indptr)
-    rowmin = np.zeros(D.shape[0], np.float32)
-    has = counts > 0
-    if has.any():
-        rowmin[has] = np.minimum.reduceat(logd, D.indptr[:-1][has])
-    out = (rowmin - 2.0)[:, None] + popularity[None, :].astype(np.float32)
-    out[np.repeat(np.arange(D.shape[0]), counts), D.indices] = logd
+    D = graph_log_density(W, graph)
+    out = (graph_row_min(D) - 2.0)[:, None] + popularity[None, :].astype(np.float32)
+    out[np.repeat(np.arange(D.shape[0]), np.diff(D.indptr)), D.indices] = D.data
     return out

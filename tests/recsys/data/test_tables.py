@@ -110,6 +110,19 @@ def test_movielens_layout(tmp_path):
         load_movielens_1m(tmp_path)
 
 
+def test_movielens_ratings_as_weights(tmp_path):
+    """``--weight rating`` (e.g. for time-ease's rating_alpha): the rating itself is the weight; binary is 1."""
+    write(tmp_path / "movies.dat", "1::A (1995)::Drama\n2::B (1996)::Comedy\n")
+    write(tmp_path / "ratings.dat", "1::1::5::978300760\n1::2::2::978300761\n2::1::4::978300762\n")
+    _, rated = load_movielens_1m(tmp_path, weight="rating")
+    _, binary = load_movielens_1m(tmp_path)
+    assert rated.df["weight"].tolist() == [5.0, 2.0, 4.0] and binary.df["weight"].tolist() == [1.0, 1.0, 1.0]
+    _, kept = load_movielens_1m(tmp_path, min_rating=3, weight="rating")
+    assert kept.df["weight"].tolist() == [5.0, 4.0]
+    with pytest.raises(ValueError, match="weight must be 'binary' or 'rating'"):
+        load_movielens_1m(tmp_path, weight="stars")
+
+
 def test_hm_layout_keeps_items_without_metadata(tmp_path):
     write(tmp_path / "transactions_train.csv",
           "t_dat,customer_id,article_id,price,sales_channel_id\n2020-09-01,c1,0108775015,0.01,2\n"
