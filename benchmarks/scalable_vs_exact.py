@@ -3,10 +3,13 @@
     python benchmarks/scalable_vs_exact.py ease --dataset movielens-1m --protocol recbole-811 --sizes 500,1000,2000
     python benchmarks/scalable_vs_exact.py ease --dataset hm --protocol temporal --sizes 1000,3000,6000
     python benchmarks/scalable_vs_exact.py visual --dataset hm --protocol cold-items --sizes 100,200
+    python benchmarks/scalable_vs_exact.py hybrid --dataset movielens-1m --protocol recbole-811 --sizes 100,200
 
 ``ease``: exact EASE against the head--tail EASE with ``max_items`` = each size (the exact block over
 that many most-interacted items, first-order weights for the rest). ``visual``: the exact visual
-kernel against the sparse nearest-image graph with ``neighbours`` = each size. Data from
+kernel against the sparse nearest-image graph with ``neighbours`` = each size. ``hybrid``: the default
+hybrid's dense lists against its candidate lists (``dense_items=1``, ``candidates`` = each size), the
+blend weights learned once and shared. Data from
 ``../shared/datasets``; H&M image vectors from the embedding cache (EfficientNet-Lite0, pad, 224 px).
 """
 
@@ -23,7 +26,7 @@ CACHE = Path.home() / ".cache/visrec/embeddings/efficientnet_lite0-pad-224"
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["ease", "visual"])
+    ap.add_argument("part", choices=["ease", "visual", "hybrid"])
     ap.add_argument("--dataset", default="movielens-1m", choices=["movielens-1m", "hm"])
     ap.add_argument("--protocol", default="recbole-811")
     ap.add_argument("--sizes", default="1000,2000")
@@ -49,11 +52,22 @@ def main():
         models.update({f"ease head-tail {s}": make_model("ease", lambda_=lam, max_items=s, variant="head-tail")
                        for s in sizes})
     else:
+        from evaluation.protocols import protocol_embedder
         from features import embed_catalog
         from visual import ImageEmbedder
         feats = embed_catalog(catalog, ImageEmbedder(preprocess="pad", progress=False), cache_dir=CACHE)
-        models = {"visual exact": make_model("visual", exact_items=10**7)}
-        models.update({f"visual graph {s}": make_model("visual", exact_items=1, neighbours=s) for s in sizes})
+        if a.part == "visual":
+            models = {"visual exact": make_model("visual", exact_items=10**7)}
+            models.update({f"visual graph {s}": make_model("visual", exact_items=1, neighbours=s) for s in sizes})
+        else:  # the blend learned once (on the training part of the split), then listed both ways
+            assert protocol_embedder(a.protocol, False, None, None).embedder == "raw"
+            from recsys.data import Dataset
+            base = make_model("hybrid", progress=False).fit(Dataset(catalog, split.train), feats)
+            w = [float(x) for x in base.weights_]
+            print("hybrid weights learned on validation:", w)
+            models = {"hybrid dense": make_model("hybrid", weights=w, progress=False)}
+            models.update({f"hybrid candidates {s}": make_model("hybrid", weights=w, dense_items=1, candidates=s,
+                                                                progress=False) for s in sizes})
     t = time.perf_counter()
     res = Experiment(models, split, catalog, feats, ks=(ps.k,), exclude_seen=ps.exclude_seen).run()
     print(res.table())

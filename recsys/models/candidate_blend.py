@@ -50,6 +50,8 @@ def blend_block(parts, weights, cold, users, k, c, masks, blocked, sample, cache
     """Top-``k`` ``(indices, scores)`` of one block of users."""
     n = len(cold)
     live = [(w, m) for w, m in zip(weights, parts) if w]
+    # items left out (seen, excluded) may be among a part's best: ask for as many more as a user has
+    c = min(n, c + max((int(np.diff(M[users].indptr).max(initial=0)) for M in masks), default=0))
     C = union_pattern([candidate_matrix(m, users, c, cache) for _, m in live], (len(users), n))
     r, items = rows_of(C), C.indices
     S = sp.csr_matrix((np.ones(len(users) * len(sample), np.float32), np.tile(sample, len(users)),
