@@ -268,7 +268,7 @@ def _arg_cases(shop, tmp_path):
                                "--also", "nonamehere", "--out", tmp_path / "cmp"], r"--also takes NAME=PATH"),
         "csv dataset without interactions": (["evaluate", "--dataset", "csv", "--catalog", shop / "catalog.csv",
                                               "--out", tmp_path / "ev"],
-                                             r"--dataset csv needs --catalog and --interactions"),
+                                             r"give --interactions FILE \(or --dataset movielens-1m\|hm\|demo\)"),
         "compare unknown model": (["evaluate", "--models", "popularity,als", "--compare", "als,ghost",
                                    "--out", tmp_path / "ev"], r"--compare needs two of the evaluated models"),
     }
