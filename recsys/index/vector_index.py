@@ -166,6 +166,25 @@ class VectorIndex:
             ids[np.take_along_axis(drop, order, 1)] = -1
         return ids[:, :k], D[:, :k]
 
+    def search_coarse(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item indices and the index's own scores, without re-ranking (8-bit approximations
+        for the ``sq8`` kinds) and at efSearch / nprobe just above ``k``: bulk neighbour lists
+        (e.g. a kNN graph of the whole catalog) where approximate scores do."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        k = min(k, len(self.rows))
+        out_i = np.full((len(queries), k), -1, np.int64)
+        out_s = np.full((len(queries), k), -np.inf, np.float32)
+        if k <= 0 or len(queries) == 0:
+            return out_i, out_s
+        knob = None if self.knob_ is None else max(self.knob_, k)
+        params = search_parameters(self.kind_, knob)
+        for s in range(0, len(queries), 4096):
+            q = queries[s:s + 4096]
+            D, ids = self.index.search(q, k, params=params) if params is not None else self.index.search(q, k)
+            out_i[s:s + len(q)] = np.where(ids >= 0, self.rows[np.maximum(ids, 0)], -1)
+            out_s[s:s + len(q)] = np.where(ids >= 0, D, -np.inf)
+        return out_i, out_s
+
     def search(self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None,
                allowed: np.ndarray | None = None):
         """Top-``k`` item indices and scores per query (``-1``/``-inf`` where fewer exist).

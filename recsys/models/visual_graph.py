@@ -16,7 +16,9 @@ import scipy.sparse as sp
 def neighbour_kernel(vectors: np.ndarray, present: np.ndarray, k: int, temperature: float, *,
                      index_kind: str = "auto") -> sp.csr_matrix:
     """``n x n`` CSR: row ``j`` holds item ``j`` itself (weight 1) and its ``k`` nearest images ``i`` with
-    ``exp((cos(i, j) - 1) / temperature)``; rows of items without a vector are empty."""
+    ``exp((cos(i, j) - 1) / temperature)``; rows of items without a vector are empty. Neighbours come from
+    the index's own search (:meth:`recsys.index.VectorIndex.search_coarse`: 8-bit cosines on large
+    catalogs, no exact re-ranking), which the kernel weights do not need."""
     from recsys.index import VectorIndex
     n = len(vectors)
     rows = np.flatnonzero(present)
@@ -24,8 +26,11 @@ def neighbour_kernel(vectors: np.ndarray, present: np.ndarray, k: int, temperatu
         return sp.csr_matrix((n, n), dtype=np.float32)
     index = VectorIndex(vectors, present, kind=index_kind)
     k = min(k, len(rows) - 1)
-    idx, cos = index.search_items(rows, k) if k > 0 else (np.empty((len(rows), 0), np.int64),
-                                                         np.empty((len(rows), 0), np.float32))
+    idx, cos = np.empty((len(rows), 0), np.int64), np.empty((len(rows), 0), np.float32)
+    if k > 0:  # the item itself comes back too (dropped below): k + 1, the index's own scores
+        idx, cos = index.search_coarse(vectors[rows], k + 1)
+        self_hit = idx == rows[:, None]
+        idx, cos = np.where(self_hit, -1, idx), np.where(self_hit, -np.inf, cos)
     ok = idx >= 0
     w = np.exp((np.minimum(cos[ok], 1.0) - 1.0) / temperature).astype(np.float32)
     r = np.concatenate([np.repeat(rows, ok.sum(axis=1)), rows])

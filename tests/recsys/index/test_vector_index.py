@@ -139,3 +139,18 @@ def test_bad_arguments_are_named():
         VectorIndex(np.eye(4, dtype=np.float32), kind="annoy")
     with pytest.raises(ValueError, match="present has 3 entries for 4 vectors"):
         VectorIndex(np.eye(4, dtype=np.float32), np.ones(3, bool))
+
+
+def test_coarse_search_finds_the_exact_neighbours_with_the_index_scores(data, exact, approx):
+    """Bulk neighbour lists (the visual kNN graph): no re-ranking, indexed items only, scores close."""
+    X, present = data
+    q = np.flatnonzero(present)[:300]
+    want, _ = exact.search(X[q], 30)
+    got, scores = approx.search_coarse(X[q], 30)
+    assert _overlap(got, want) >= 0.9
+    assert present[got[got >= 0]].all()
+    true = np.einsum("qd,qkd->qk", X[q], X[np.maximum(got, 0)])
+    assert np.abs(scores[got >= 0] - true[got >= 0]).max() < 0.05  # 8-bit codes: close, not exact
+    e_ids, e_scores = exact.search_coarse(X[q], 30)
+    np.testing.assert_array_equal(e_ids[:, 0], q)  # flat: the item itself first, exact scores
+    np.testing.assert_allclose(e_scores[:, 0], 1.0, atol=1e-5)
