@@ -39,11 +39,14 @@ def union_pattern(mats, shape) -> sp.csr_matrix:
 
 
 def part_z(m, users, C, S) -> np.ndarray:
-    """Part ``m``'s z-scores at the entries of ``C``, standardised by its scores on the sample ``S``."""
-    s = pair_scores(m, users, S).reshape(len(users), -1).astype(np.float64)
+    """Part ``m``'s z-scores at the entries of ``C``, standardised by its scores on the sample ``S``
+    (one scoring pass over the union of both patterns)."""
+    U = union_pattern([C, S], C.shape)
+    U.data = pair_scores(m, users, U)
+    s = gather(U, S).reshape(len(users), -1).astype(np.float64)
     mu, sd = s.mean(axis=1), np.maximum(s.std(axis=1), 1e-6)
     r = rows_of(C)
-    return ((pair_scores(m, users, C) - mu[r]) / sd[r]).astype(np.float32)
+    return ((gather(U, C) - mu[r]) / sd[r]).astype(np.float32)
 
 
 def blend_block(parts, weights, cold, users, k, c, masks, blocked, sample, cache):
