@@ -40,15 +40,40 @@ def topk_rows(S: np.ndarray, k: int, exclude=None) -> tuple[np.ndarray, np.ndarr
     return ids, D
 
 
-def exact_topk(X: np.ndarray, queries: np.ndarray, k: int, exclude=None) -> np.ndarray:
-    """Exact top-``k`` row numbers of ``X`` by inner product for each query (blocks of queries
-    holding at most about 64 M scores)."""
-    block = max(1, min(256, 64_000_000 // max(1, len(X))))
-    out = []
-    for s in range(0, len(queries), block):
-        ex = None if exclude is None else np.asarray(exclude)[s:s + block]
-        out.append(topk_rows(queries[s:s + block] @ X.T, k, ex)[0])
-    return np.vstack(out) if out else np.zeros((0, k), np.int64)
+def chunked_topk(X: np.ndarray, queries: np.ndarray, k: int, *, rows: np.ndarray | None = None, exclude=None,
+                 chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` ``(positions, scores)`` by inner product of each query against ``X[rows]`` (all of
+    ``X`` when ``rows`` is None), positions counted in ``rows``; ``exclude[q]``: a position to leave out
+    (negative: none). ``X[rows]`` is read ``chunk`` rows at a time, never copied whole, and score blocks
+    hold at most about 16 M values."""
+    m = len(X) if rows is None else len(rows)
+    step = max(1, min(256, (1 << 24) // max(1, min(m, chunk))))
+    ids = np.full((len(queries), k), -1, np.int64)
+    D = np.full((len(queries), k), -np.inf, np.float32)
+    for s in range(0, len(queries), step):
+        q = queries[s:s + step]
+        ex = None if exclude is None else np.asarray(exclude)[s:s + step]
+        best_i = best_v = None
+        for c in range(0, m, chunk):
+            e = min(m, c + chunk)
+            Xc = X[c:e] if rows is None else X[rows[c:e]]
+            exc = None if ex is None else np.where((ex >= c) & (ex < e), ex - c, -1)
+            i, v = topk_rows(q @ Xc.T, k, exc)
+            i = np.where(i >= 0, i + c, -1)
+            if best_i is not None:  # merge with the chunks before
+                i, v = np.hstack([best_i, i]), np.hstack([best_v, v])
+                j, v = topk_rows(v, k)
+                i = np.where(j >= 0, np.take_along_axis(i, np.maximum(j, 0), 1), -1)
+            best_i, best_v = i, v
+        if best_i is not None:
+            ids[s:s + len(q)], D[s:s + len(q)] = best_i, best_v
+    return ids, D
+
+
+def exact_topk(X: np.ndarray, queries: np.ndarray, k: int, exclude=None, rows: np.ndarray | None = None) -> np.ndarray:
+    """Exact top-``k`` row numbers of ``X`` (positions in ``rows`` when given) by inner product for each
+    query (:func:`chunked_topk`)."""
+    return chunked_topk(X, queries, k, rows=rows, exclude=exclude)[0]
 
 
 def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:

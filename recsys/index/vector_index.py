@@ -77,23 +77,22 @@ class VectorIndex:
         self.build_seconds_ = round(time.perf_counter() - t0, 3)
 
     # -- building -----------------------------------------------------------------------------
-    def _indexed(self) -> np.ndarray:
-        """The indexed vectors (a view, not a copy, when every item has one)."""
-        return self.vectors if len(self.rows) == len(self.vectors) else self.vectors[self.rows]
+    def _indexed(self, part=slice(None)) -> np.ndarray:
+        """Indexed vectors ``part`` (positions in ``rows``): a view, not a copy, when every item has one."""
+        return self.vectors[part] if len(self.rows) == len(self.vectors) else self.vectors[self.rows[part]]
 
     def _build(self, n_queries: int, random_state: int):
         import faiss
-        X = self._indexed()
-        d = X.shape[1]
+        n, d = len(self.rows), self.vectors.shape[1]
         index = faiss.index_factory(d, self.factory_, faiss.METRIC_INNER_PRODUCT)
         if self.kind_ in ("hnsw", "hnsw-sq8"):
             index.hnsw.efConstruction = 80
         if not index.is_trained:
             rng = np.random.default_rng(random_state)
-            n_train = min(len(X), max(50_000, 64 * getattr(index, "nlist", 0)))
-            index.train(X[np.sort(rng.choice(len(X), n_train, replace=False))] if n_train < len(X) else X)
-        for s in range(0, len(X), 100_000):  # in blocks: no second copy of a large catalog
-            index.add(X[s:s + 100_000])
+            n_train = min(n, max(50_000, 64 * getattr(index, "nlist", 0)))
+            index.train(self._indexed(np.sort(rng.choice(n, n_train, replace=False)) if n_train < n else slice(None)))
+        for s in range(0, n, 100_000):  # in blocks: no second copy of a large catalog
+            index.add(np.ascontiguousarray(self._indexed(slice(s, s + 100_000))))
         self.index = index
         if self.kind_ != "flat":
             self.tune(n_queries, random_state)
@@ -107,7 +106,8 @@ class VectorIndex:
             return 1.0
         q_rows = sample_queries(len(self.rows), n_queries, random_state)
         q = self.vectors[self.rows[q_rows]]
-        truth = exact_topk(self._indexed(), q, 10, exclude=q_rows)
+        truth = exact_topk(self.vectors, q, 10, exclude=q_rows,
+                           rows=None if len(self.rows) == len(self.vectors) else self.rows)
         best = (-1.0, None)
         for knob in knob_values(self.kind_):
             self.knob_ = knob

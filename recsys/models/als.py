@@ -11,19 +11,40 @@ from recsys.vectors import normalize_rows
 
 from .base import Recommender
 from .foldin import ALSFoldIn
-from .scoring import topk
 
 
-def place_by_neighbours(query: np.ndarray, anchors: np.ndarray, anchor_factors: np.ndarray, k: int = 50,
-                        temperature: float = 0.05, batch: int = 1024) -> np.ndarray:
+#: cold x warm item pairs above which the visual neighbours come from an approximate index
+INDEX_PAIRS = 1 << 33
+
+
+def place_by_neighbours(query: np.ndarray, vectors: np.ndarray, anchors: np.ndarray, factors: np.ndarray,
+                        k: int = 50, temperature: float = 0.05, batch: int = 1024) -> np.ndarray:
     """Factors for items without history: a softmax-weighted mean of the factors of their ``k``
-    visually nearest ``anchors`` (items with history), weights ``exp((cos - cos_max) / temperature)``."""
-    out = np.zeros((len(query), anchor_factors.shape[1]), np.float32)
+    visually nearest ``anchors`` (rows of ``vectors`` and ``factors``: items with history), weights
+    ``exp((cos - cos_max) / temperature)``. ``query``: vectors, or (1-d) rows of ``vectors``. The anchors'
+    and such queries' vectors are read in place, never copied whole;
+    beyond ``INDEX_PAIRS`` query x anchor pairs the neighbours come from an approximate index."""
+    from recsys.index import VectorIndex
+    from recsys.index.recall import chunked_topk
+    out = np.zeros((len(query), factors.shape[1]), np.float32)
+    k = min(k, len(anchors))
+    if len(query) == 0 or k == 0:
+        return out
+    index = None
+    if len(query) * len(anchors) > INDEX_PAIRS:
+        mask = np.zeros(len(vectors), bool)
+        mask[anchors] = True
+        index = VectorIndex(vectors, mask)
     for s in range(0, len(query), batch):
-        nb, sim = topk(query[s:s + batch] @ anchors.T, k)
-        w = np.exp((sim - sim[:, :1]) / temperature)
-        w /= w.sum(axis=1, keepdims=True)
-        out[s:s + batch] = np.einsum("ck,ckf->cf", w, anchor_factors[nb])
+        q = np.ascontiguousarray(vectors[query[s:s + batch]] if query.ndim == 1 else query[s:s + batch], np.float32)
+        if index is not None:
+            nb, sim = index.search(q, k)
+        else:
+            pos, sim = chunked_topk(vectors, q, k, rows=anchors)
+            nb = np.where(pos >= 0, anchors[np.maximum(pos, 0)], -1)
+        w = np.where(nb >= 0, np.exp((sim - sim[:, :1]) / temperature), 0.0).astype(np.float32)
+        w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-30)
+        out[s:s + batch] = np.einsum("ck,ckf->cf", w, factors[np.maximum(nb, 0)])
     return out
 
 
@@ -163,14 +184,15 @@ class ALSVisualRecommender(ALSRecommender):
             A = F.T @ F + self.ridge_alpha * np.eye(F.shape[1], dtype=np.float32)
             self.ridge_ = np.linalg.solve(A, F.T @ V).astype(np.float32)
         cold = np.flatnonzero((item_user_counts(user_items) == 0) & self.present_)
-        self.item_factors_[cold] = self._prior(self.item_vectors_[cold])
+        self.item_factors_[cold] = self._prior(cold)
 
     def _prior(self, vectors: np.ndarray) -> np.ndarray:
+        """Factors placed from images: ``vectors`` are new items' vectors, or (1-d) rows of ``item_vectors_``."""
         if len(vectors) == 0 or not self.warm_.any():
             return np.zeros((len(vectors), self.item_factors_.shape[1]), np.float32)
         if self.prior == "ridge":
-            return (vectors @ self.ridge_).astype(np.float32)
-        return place_by_neighbours(vectors, self.item_vectors_[self.warm_], self.item_factors_[self.warm_],
+            return ((self.item_vectors_[vectors] if vectors.ndim == 1 else vectors) @ self.ridge_).astype(np.float32)
+        return place_by_neighbours(vectors, self.item_vectors_, np.flatnonzero(self.warm_), self.item_factors_,
                                    self.prior_neighbours, self.temperature)
 
     def _add_items(self, features):

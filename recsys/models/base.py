@@ -252,6 +252,13 @@ class Recommender(GrowingCatalog, SessionScoring, SimilarItems):
     def _set_state(self, state: dict) -> None:
         pass
 
+    def candidate_indexes(self) -> dict:
+        """``{name: VectorIndex}`` the model lists wide catalogs through (saved with it; none here)."""
+        return {}
+
+    def attach_candidate_indexes(self, folder) -> None:
+        """Use the indexes :meth:`candidate_indexes` saved in ``folder`` (sub-folders by name)."""
+
     def get_state(self) -> dict:
         """The learned arrays, by name (what :meth:`save` writes to ``state.npz``)."""
         self._check_fitted()

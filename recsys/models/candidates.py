@@ -1,12 +1,14 @@
 """Lists of wide catalogs from candidates: each model proposes its best items cheaply, and only those
 are scored exactly -- no dense ``users x items`` block.
 
-A model takes part through three capabilities (checked, never its name):
+A model takes part through its capabilities (checked, never its name):
 
-- ``_candidate_matrix(user_index, c)`` (optional): a CSR ``users x items`` whose entries are a few
-  hundred of each user's best items with their exact scores (EASE from its exact block and sparse
-  tail weights, the visual model from its nearest-image graph);
-- ``_pair_scores(user_index, C)`` (optional): exact scores at the entries of a CSR pattern ``C``;
+- ``_block_scorer(user_index)`` (optional): a :class:`BlockScorer` for a block of users, whose work
+  (e.g. the users' sparse scores) is done once and serves every question: ``candidates(c)``, a CSR
+  ``users x items`` pattern of a few hundred of each user's best items (EASE from its exact block and
+  sparse tail weights, the visual model from its nearest-image graph), ``pairs(C)``, exact scores at
+  the entries of a CSR pattern ``C``, and ``columns(items)``, a dense block of scores of the same items
+  for every user;
 - ``_factor_form()``: ``(U, V)`` with ``score = U @ V.T`` (ALS, VBPR, LightFM): candidates come from a
   nearest-neighbour index over ``V`` (inner product), pair scores are dot products.
 
@@ -14,6 +16,8 @@ Anything else falls back to dense scores of the block (correct, not fast).
 """
 
 from __future__ import annotations
+
+from typing import Callable, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,57 +57,111 @@ def pattern(idx: np.ndarray, n: int, values: np.ndarray | None = None) -> sp.csr
 
 
 class FactorCandidates:
-    """Candidates of a factor model from an inner-product index over its item vectors (built once)."""
+    """Candidates of a factor model from an inner-product index over its item vectors (built once, or
+    ``index``: one saved with the model and loaded for these vectors)."""
 
-    def __init__(self, V: np.ndarray):
+    def __init__(self, V: np.ndarray, index=None):
         from recsys.index import VectorIndex
         self.source = V  # the model's own array: a refit or grown model has another one
         self.V = np.ascontiguousarray(V, np.float32)
-        self.index = VectorIndex(self.V, np.ones(len(self.V), bool))
+        self.index = index if index is not None else VectorIndex(self.V, np.ones(len(self.V), bool))
 
     def candidates(self, U: np.ndarray, c: int) -> sp.csr_matrix:
         idx, sc = self.index.search(np.ascontiguousarray(U, np.float32), c)
         return pattern(idx, len(self.V), sc)
 
 
-def own_answer(m, method: str, *args):
-    """What model ``m``'s own ``method`` answers (None when it has none, or declines)."""
-    own = getattr(m, method, None)
-    return own(*args) if own is not None else None
+#: key of ``cache`` holding ``{id(model): folder}`` of factor indexes saved with a model
+SAVED = "saved-indexes"
+
+
+def factor_candidates(m, cache: dict) -> FactorCandidates | None:
+    """The factor index of model ``m`` (None when it has no factor form): from ``cache``, else loaded from
+    the folder ``cache[SAVED]`` names for it (checked against its vectors; rebuilt with a warning when it
+    does not match), else built."""
+    ff = m._factor_form()
+    if ff is None:
+        return None
+    fc = cache.get(id(m))
+    if fc is None or fc.source is not ff[1]:
+        index, folder = None, cache.get(SAVED, {}).pop(id(m), None)
+        if folder is not None:
+            import warnings
+
+            from recsys.index import IndexFileError, VectorIndex
+            try:
+                index = VectorIndex.load(folder, np.ascontiguousarray(ff[1], np.float32))
+            except IndexFileError as e:
+                warnings.warn(f"{e}; rebuilding it", RuntimeWarning, stacklevel=2)
+        fc = cache[id(m)] = FactorCandidates(ff[1], index)
+    return fc
+
+
+class BlockScorer(NamedTuple):
+    """A block of users' scores, computed once: ``candidates(c)`` (CSR pattern of each user's ``c`` best
+    items; its values are not scores), ``pairs(C)`` (scores at the entries of the CSR pattern ``C``) and
+    ``columns(items)`` (dense ``users x len(items)`` scores: the same items for every user)."""
+
+    candidates: Callable
+    pairs: Callable
+    columns: Callable
+
+
+def dense_columns(M: sp.csr_matrix, cols: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """``M[:, cols]`` as a dense float32 array, ``fill`` where ``M`` stores nothing (``M``: no duplicate
+    entries, as sparse products give): one pass over ``M``'s entries, no search."""
+    where = np.full(M.shape[1], -1, np.int64)
+    where[cols] = np.arange(len(cols))
+    j = where[M.indices]
+    sel = j >= 0
+    out = np.full((M.shape[0], len(cols)), fill, np.float32)
+    out[rows_of(M)[sel], j[sel]] = M.data[sel]
+    return out
+
+
+def dense_scorer(s: np.ndarray) -> BlockScorer:
+    """The scorer of a dense ``users x items`` score block."""
+    def candidates(c):
+        idx, val = topk(s, min(c, s.shape[1]))
+        return pattern(idx, s.shape[1], val)
+    return BlockScorer(candidates, lambda C: s[rows_of(C), C.indices], lambda cols: s[:, cols])
+
+
+def block_scorer(m, user_index: np.ndarray, cache: dict) -> BlockScorer:
+    """Model ``m``'s scorer for ``user_index`` (see the module doc); ``cache`` keeps factor indexes."""
+    own = getattr(m, "_block_scorer", None)
+    sc = own(user_index) if own is not None else None
+    if sc is not None:
+        return sc
+    ff = m._factor_form()
+    if ff is not None:  # candidates from an inner-product index over the item vectors, built once per model
+        U, V = ff
+        Ub = U[user_index]
+        return BlockScorer(lambda c: factor_candidates(m, cache).candidates(Ub, c),
+                           lambda C: factor_pairs(U, V, user_index, C), lambda cols: Ub @ V[cols].T)
+    return dense_scorer(np.asarray(m.score_index(user_index), np.float32))
 
 
 def candidate_matrix(m, user_index: np.ndarray, c: int, cache: dict) -> sp.csr_matrix:
     """Model ``m``'s ``c`` best items per user, with their scores, as CSR (see the module doc)."""
-    C = own_answer(m, "_candidate_matrix", user_index, c)
-    ff = m._factor_form() if C is None else None
-    if ff is not None:  # an inner-product index over the item vectors, built once per model
-        fc = cache.get(id(m))
-        if fc is None or fc.source is not ff[1]:
-            fc = cache[id(m)] = FactorCandidates(ff[1])
-        C = fc.candidates(ff[0][user_index], c)
-    if C is None:
-        s = m.score_index(user_index)
-        idx, val = topk(s, min(c, s.shape[1]))
-        C = pattern(idx, s.shape[1], val)
+    sc = block_scorer(m, user_index, cache)
+    C = sc.candidates(c)
+    C.data = sc.pairs(C)
     return C
 
 
 def factor_pairs(U: np.ndarray, V: np.ndarray, user_index: np.ndarray, C: sp.csr_matrix) -> np.ndarray:
-    """``U[user] . V[item]`` at the entries of ``C``, in bounded blocks of pairs."""
+    """``U[user] . V[item]`` at the entries of ``C``, in blocks of pairs small enough to stay in cache
+    (2x faster than blocks of a million pairs)."""
     r = rows_of(C)
+    Ub = U[user_index]
     out = np.empty(len(r), np.float32)
-    for s in range(0, len(r), 1 << 20):
-        sl = slice(s, s + (1 << 20))
-        out[sl] = np.einsum("ij,ij->i", U[user_index[r[sl]]], V[C.indices[sl]])
+    for s in range(0, len(r), 1 << 14):
+        sl = slice(s, s + (1 << 14))
+        out[sl] = np.einsum("ij,ij->i", Ub[r[sl]], V[C.indices[sl]])
     return out
 
 
-def pair_scores(m, user_index: np.ndarray, C: sp.csr_matrix) -> np.ndarray:
+def pair_scores(m, user_index: np.ndarray, C: sp.csr_matrix, cache: dict | None = None) -> np.ndarray:
     """Exact scores of model ``m`` at the entries of ``C`` (rows: ``user_index``)."""
-    out = own_answer(m, "_pair_scores", user_index, C)
-    ff = m._factor_form() if out is None else None
-    if ff is not None:
-        out = factor_pairs(ff[0], ff[1], user_index, C)
-    if out is None:
-        out = np.asarray(m.score_index(user_index), np.float32)[rows_of(C), C.indices]
-    return out
+    return block_scorer(m, user_index, {} if cache is None else cache).pairs(C)

@@ -11,7 +11,7 @@ from recsys.io.npz import csr_arrays, csr_from_arrays
 
 from .base import Recommender
 from .linalg import binary, sparse_dense
-from .candidates import gather, pattern, rows_of
+from .candidates import BlockScorer, dense_columns, gather, pattern, rows_of
 from .scoring import topk
 from .sparse_items import first_order_scale, head_tail_weights, top_per_row
 
@@ -141,7 +141,7 @@ class EASERecommender(Recommender):
             raise ValueError(f"EASE's exact block of {self.max_items} items needs about {need / 2**30:.1f} GB, "
                              f"{avail / 2**30:.1f} GB available: lower max_items (--param ease.max_items=N)")
         X = X[:, active]
-        self.active_, self.variant_ = active, variant
+        self.active_, self.variant_, self._head_pos = active, variant, None
         self.tail_weights_, self.tail_scale_ = None, 1.0
         if variant == "exact":
             self.weights_, self.head_ = exact_weights(X, self.lambda_), active
@@ -179,24 +179,34 @@ class EASERecommender(Recommender):
         T = (X[:, self.active_] @ self.tail_weights_).tocsr()
         return H, sp.csr_matrix((T.data, self.active_[T.indices], T.indptr), shape=(len(user_index), self.n_items))
 
-    def _candidate_matrix(self, user_index, c: int):
+    def _block_scorer(self, user_index):
         H, T = self._parts_of(user_index)
-        hi, _ = topk(H, min(c, H.shape[1]))
-        C = pattern(self.head_[hi], self.n_items)
-        if T is not None:
-            C = C + top_per_row(T, c)
-        C.data[:] = 1
-        C.data = self._pairs(H, T, C)
-        return C
 
-    def _pair_scores(self, user_index, C):
-        H, T = self._parts_of(user_index)
-        return self._pairs(H, T, C)
+        def candidates(c):
+            hi, _ = topk(H, min(c, H.shape[1]))
+            C = pattern(self.head_[hi], self.n_items)
+            if T is not None:
+                C = C + top_per_row(T, c)
+            C.data[:] = 1
+            return C
+        def columns(cols):
+            out = dense_columns(T, cols) if T is not None else np.zeros((len(H), len(cols)), np.float32)
+            hp = self._head_positions()[cols]
+            out[:, hp >= 0] += H[:, hp[hp >= 0]]
+            return out
+        return BlockScorer(candidates, lambda C: self._pairs(H, T, C), columns)
+
+    def _head_positions(self):
+        """Each item's column in the exact block (-1: not in it)."""
+        pos = getattr(self, "_head_pos", None)
+        if pos is None or len(pos) != self.n_items:
+            pos = np.full(self.n_items, -1, np.int64)
+            pos[self.head_] = np.arange(len(self.head_))
+            self._head_pos = pos
+        return pos
 
     def _pairs(self, H, T, C):
-        pos = np.full(self.n_items, -1, np.int64)
-        pos[self.head_] = np.arange(len(self.head_))
-        r, hp = rows_of(C), pos[C.indices]
+        r, hp = rows_of(C), self._head_positions()[C.indices]
         out = np.zeros(len(r), np.float32)
         inh = hp >= 0
         out[inh] = H[r[inh], hp[inh]]
@@ -212,7 +222,7 @@ class EASERecommender(Recommender):
         return state
 
     def _set_state(self, state):
-        self.weights_ = state["weights"]
+        self.weights_, self._head_pos = state["weights"], None
         # models saved before the active items were kept hold a full catalog x catalog matrix
         self.active_ = np.asarray(state.get("active", np.arange(len(self.weights_))), np.int64)
         self.head_ = np.asarray(state.get("head", self.active_), np.int64)

@@ -11,17 +11,11 @@ from recsys.data.holdout import choose_held, item_entries, random_entries, recen
 from .base import Recommender
 from .registry import make_model, model_names
 from .rerank import mmr_rerank
-from .scoring import mask_pairs, topk
+from .scoring import topk
 from .validation import mean_ndcg
-
-
-def _zscore(s: np.ndarray) -> np.ndarray:
-    s = np.asarray(s, dtype=np.float32)
-    mu = s.mean(axis=1, keepdims=True)
-    sd = s.std(axis=1, keepdims=True)
-    s = s - mu
-    s /= np.maximum(sd, 1e-6)
-    return s
+from .dense_blend import part_zscores
+from .linalg import first_columns
+from .weight_search import coordinate_ascent, dense_lister, wide_lister
 
 
 #: the default sources: the strongest collaborative model, ALS whose item factors come from the
@@ -176,82 +170,36 @@ class HybridRecommender(Recommender):
             fit_R = split_entries(self.recency_, val, shift=shift)[0]
         self._fit_parts(fit_X, fit_R, features)
         users = np.flatnonzero(np.diff(val_X.indptr) > 0)
-        # the search holds users x items scores per part: fewer users for wide catalogs, memory bounded
-        most = max(100, min(self.max_validation_users, VALIDATION_CELLS // max(1, user_items.shape[1])))
+        wide = user_items.shape[1] > self.dense_items
+        # the dense search holds users x items scores per part: fewer users for wide catalogs, memory bounded
+        most = self.max_validation_users if wide else \
+            max(100, min(self.max_validation_users, VALIDATION_CELLS // max(1, user_items.shape[1])))
         if len(users) > most:
             users = np.sort(rng.choice(users, most, replace=False))
         cold = (item_user_counts(fit_X) == 0) & features.present
-        Z = self._part_scores(users, [(1.0, m) for m in self.parts_], cold)
-        seen = fit_X[users]
-        if self.validation == "temporal":  # next-period purchases may be repurchases
-            seen = sp.csr_matrix(seen.shape, dtype=np.float32)
-        cols = None
-        if self.validation == "cold-items":  # users rank only the held-out items, none in their history
-            cols = np.sort(held)
-            Z = [z[:, cols] for z in Z]
-            seen = sp.csr_matrix((len(users), len(cols)), dtype=np.float32)
-
-        def ndcg(w):
-            if not np.any(w):
-                return -1.0
-            sc = mask_pairs(sum(wi * z for wi, z in zip(w, Z) if wi), seen)
-            idx, _ = topk(sc, min(10, sc.shape[1]))
-            if cols is not None:
-                idx = cols[idx]
-            if idx.shape[1] < 10:
-                idx = np.hstack([idx, np.full((len(idx), 10 - idx.shape[1]), -1, idx.dtype)])
-            return mean_ndcg(idx, val_X, users, 10)
-
-        w = np.ones(n, np.float32)
-        best = ndcg(w)
-        for _ in range(2):  # coordinate ascent, two sweeps
-            improved = False
-            for c in range(n):
-                for g in tuple(self.weight_grid):
-                    trial = w.copy()
-                    trial[c] = g
-                    v = ndcg(trial)
-                    if v > best + 1e-6:
-                        best, w, improved = v, trial, True
-            if not improved:
-                break
-        self.validation_ndcg_ = best
+        if wide:  # the lists as they will be made: from candidates, z-scored on a sample
+            blocked = None
+            if self.validation == "cold-items":  # users rank only the held-out items
+                blocked = np.ones(user_items.shape[1], bool)
+                blocked[held] = False
+            lists = wide_lister(self.parts_, cold, users, c=max(int(self.candidates or WIDE_CANDIDATES), 10),
+                                masks=(fit_X,) if self.validation == "random" else (), blocked=blocked)
+        else:
+            Z = part_zscores(users, [(1.0, m) for m in self.parts_], cold)
+            seen = fit_X[users]
+            if self.validation == "temporal":  # next-period purchases may be repurchases
+                seen = sp.csr_matrix(seen.shape, dtype=np.float32)
+            cols = None
+            if self.validation == "cold-items":  # users rank only the held-out items, none in their history
+                cols = np.sort(held)
+                Z = [z[:, cols] for z in Z]
+                seen = sp.csr_matrix((len(users), len(cols)), dtype=np.float32)
+            lists = dense_lister(Z, seen, cols)
+        w, self.validation_ndcg_ = coordinate_ascent(lambda w: mean_ndcg(lists(w), val_X, users, 10), n,
+                                                     self.weight_grid)
         return w
 
     # -- scoring -----------------------------------------------------------------------------
-    def _part_scores(self, user_index, parts, cold, history=None) -> list:
-        """Per-user z-scores of each part (None for parts with weight 0).
-
-        Collaborative parts cannot score items without history: their z-score on those items
-        is replaced by the mean z-score of all visual parts -- those with weight 0 included --
-        which place such items from their image, so a new item competes on an equal footing
-        instead of sitting at the average. ``history``: ``(X, R)`` rows given at query time
-        scored instead of the users ``user_index``."""
-        n = len(cold)
-        need_proxy = bool(cold.any()) and any(w and not m.scores_cold_items for w, m in parts)
-
-        def z_of(m):
-            if history is None:
-                s = np.asarray(m.score_index(user_index), np.float32)
-            else:
-                w = m.n_items
-                X, R = history
-                s = m.score_history(X[:, :w].tocsr(), None if R is None else R[:, :w].tocsr())
-            if s.shape[1] < n:  # items added later that this part cannot score
-                s = np.hstack([s, np.repeat(s.mean(axis=1, keepdims=True), n - s.shape[1], axis=1)])
-            return _zscore(s)
-
-        Z = [z_of(m) if w else None for w, m in parts]
-        if need_proxy:
-            vis = [z[:, cold] if z is not None else z_of(m)[:, cold]
-                   for z, (w, m) in zip(Z, parts) if m.uses_visual]
-            if vis:
-                proxy = sum(vis) / len(vis)
-                for z, (_, m) in zip(Z, parts):
-                    if z is not None and not m.scores_cold_items:
-                        z[:, cold] = proxy
-        return Z
-
     @property
     def scores_sessions(self) -> bool:
         parts = getattr(self, "parts_", None)
@@ -266,7 +214,7 @@ class HybridRecommender(Recommender):
         return self._blend(np.arange(X.shape[0]), (X, R))
 
     def _blend(self, user_index, history):
-        Z = self._part_scores(user_index, list(zip(self.weights_, self.parts_)), self.cold_, history)
+        Z = part_zscores(user_index, list(zip(self.weights_, self.parts_)), self.cold_, history)
         total = None
         for w, z in zip(self.weights_, Z):
             if z is not None:
@@ -303,6 +251,28 @@ class HybridRecommender(Recommender):
                           c=max(int(self.candidates or WIDE_CANDIDATES), k), masks=masks,
                           blocked=blocked_items(candidates, self.n_items), cache=cache)
 
+    def candidate_indexes(self) -> dict:
+        """On catalogs over ``dense_items``: the inner-product index of each factor part's item vectors
+        (``{component: VectorIndex}``), built now if not yet, so that a saved model lists at once."""
+        from .candidates import factor_candidates
+        if self.n_items <= self.dense_items:
+            return {}
+        cache = self.__dict__.setdefault("_candidate_cache", {})
+        out = {}
+        for c, w, m in zip(self.components, self.weights_, self.parts_):
+            fc = factor_candidates(m, cache) if w and getattr(m, "_block_scorer", None) is None else None
+            if fc is not None:
+                out[c] = fc.index
+        return out
+
+    def attach_candidate_indexes(self, folder) -> None:
+        from pathlib import Path
+
+        from .candidates import SAVED
+        cache = self.__dict__.setdefault("_candidate_cache", {})
+        cache[SAVED] = {id(m): Path(folder) / c for c, m in zip(self.components, self.parts_)
+                        if (Path(folder) / c).is_dir()}
+
     def recommend_history_index(self, X, k: int = 10, exclude_seen: bool = True, **kw):
         if not self.diversity:
             return super().recommend_history_index(X, k, exclude_seen, **kw)
@@ -324,7 +294,8 @@ class HybridRecommender(Recommender):
         return self.item_vectors_, self.present_
 
     def _add_items(self, features):
-        placed = 0
+        placed, old = 0, self.item_vectors_
+        shared = [m for m in self.parts_ if getattr(m, "item_vectors_", None) is old]
         for m in self.parts_:
             try:
                 m.extend_items(features)
@@ -334,6 +305,9 @@ class HybridRecommender(Recommender):
         if not placed:
             raise NotImplementedError("no component of this hybrid can score items without interactions")
         self.item_vectors_ = np.vstack([self.item_vectors_, features.vectors])
+        for m in shared:  # the parts' grown copies are the same rows: one array for all, as after fit
+            if m.item_vectors_.shape == self.item_vectors_.shape:
+                m.item_vectors_ = self.item_vectors_
         self.present_ = np.concatenate([self.present_, features.present])
         self.cold_ = np.concatenate([self.cold_, features.present])
 
@@ -355,6 +329,7 @@ class HybridRecommender(Recommender):
         n_part = state.get("part_items", [self.user_items_.shape[1]] * len(self.parts_))
         R = getattr(self, "recency_", None)
         for c, m, n in zip(self.components, self.parts_, n_part):
-            m.restore(None, None, self.user_items_[:, :int(n)].tocsr(),
+            m.restore(None, None, first_columns(self.user_items_, int(n)),
                       {k[len(c) + 1:]: v for k, v in state.items() if k.startswith(c + ".")},
-                      recency=None if R is None else R[:, :int(n)].tocsr(), feature_signature=self.feature_signature_)
+                      recency=None if R is None else first_columns(R, int(n)),
+                      feature_signature=self.feature_signature_)

@@ -86,3 +86,8 @@ def binary(X: sp.csr_matrix) -> sp.csr_matrix:
     B = X.copy().astype(np.float32)
     B.data[:] = 1.0
     return B
+
+
+def first_columns(M: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """``M[:, :n]`` (``M`` itself when it has ``n`` columns: no copy per part)."""
+    return M if M.shape[1] == n else M[:, :n].tocsr()

@@ -7,7 +7,11 @@
     items.json      external item ids in index order
     user_items.npz  the training interactions (CSR)
     recency.npz     days since each pair's latest event (time-aware models only)
-    state.npz       the learned arrays (``Recommender.get_state``)
+    state.npz       the learned arrays (``Recommender.get_state``); an array held under several names
+                    (a hybrid's image vectors, shared with its parts) is written once, and
+                    model.json's ``state_aliases`` maps the other names to it
+    index/          the similar-items index, when approximate (faiss file + description with checksums)
+    candidates/     on wide catalogs, the indexes a hybrid lists through (one folder per part)
     manifest.json   SHA-256 and size of every file above, written last
 
 Loading verifies the manifest, that the id lists match the matrices and that the learned arrays
@@ -33,6 +37,8 @@ from .registry import model_class
 MODEL_FORMAT = 1
 #: folder of the saved similar-items index (approximate kinds only; exact ones are rebuilt in a moment)
 INDEX_DIR = "index"
+#: folder of the indexes a model lists wide catalogs through (``Recommender.candidate_indexes``)
+CANDIDATES_DIR = "candidates"
 MANIFEST = "manifest.json"
 
 
@@ -68,6 +74,31 @@ def verify_manifest(folder: Path) -> list:
     return problems
 
 
+def shared_arrays(state: dict) -> dict:
+    """``{name: first name}`` for each array of ``state`` that is the very object held under an earlier
+    name: written once, and loaded back as one object (one copy in memory)."""
+    first, aliases = {}, {}
+    for k, v in state.items():
+        if isinstance(v, np.ndarray) and v.size > 1:
+            if id(v) in first:
+                aliases[k] = first[id(v)]
+            else:
+                first[id(v)] = k
+    return aliases
+
+
+def resolve_aliases(state: dict, aliases, path: Path) -> dict:
+    """``state`` with each alias pointing at its array (see :func:`shared_arrays`)."""
+    if not isinstance(aliases, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
+        raise ModelFileError(f"{path / 'model.json'}: \"state_aliases\" must map array names to array names")
+    for k, v in aliases.items():
+        if v not in state or k in state:
+            raise ModelFileError(f"{path / 'model.json'}: state alias {k!r} -> {v!r} does not match "
+                                 f"{path / 'state.npz'} (damaged or edited)")
+        state[k] = state[v]
+    return state
+
+
 def save_model(model, path) -> Path:
     """Write a fitted model to folder ``path``; an existing folder is replaced whole, atomically."""
     path = Path(path)
@@ -79,7 +110,12 @@ def save_model(model, path) -> Path:
         (tmp / "users.json").write_text(json.dumps(model.users_.to_list()))
         (tmp / "items.json").write_text(json.dumps(model.items_.to_list()))
         np.savez(tmp / "user_items.npz", **csr_arrays(model.user_items_))
-        np.savez(tmp / "state.npz", **model.get_state())
+        state = model.get_state()
+        aliases = shared_arrays(state)
+        if aliases:
+            meta["state_aliases"] = aliases
+            (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str))
+        np.savez(tmp / "state.npz", **{k: v for k, v in state.items() if k not in aliases})
         if getattr(model, "recency_", None) is not None:
             np.savez(tmp / "recency.npz", **csr_arrays(model.recency_))
         index = model.built_index()
@@ -87,6 +123,8 @@ def save_model(model, path) -> Path:
             index.save(tmp / INDEX_DIR)
             meta["index"] = index.describe()
             (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str))
+        for name, ix in model.candidate_indexes().items():
+            ix.save(tmp / CANDIDATES_DIR / name)
         write_manifest(tmp)
     return path
 
@@ -177,6 +215,7 @@ def read_model_parts(path) -> ModelParts:
         raise ModelFileError(f"{path}: a sparse matrix file is malformed ({e})") from None
     state = _read_npz(path / "state.npz")
     _check_consistent(path, users, items, user_items, recency, state)
+    state = resolve_aliases(state, meta.get("state_aliases", {}), path)
     return ModelParts(meta, users, items, user_items, recency, state)
 
 
@@ -197,4 +236,6 @@ def load_model(path):
     model = build_model(read_model_parts(path), path)
     if (path / INDEX_DIR).is_dir():
         model.attach_index(path / INDEX_DIR)
+    if (path / CANDIDATES_DIR).is_dir():
+        model.attach_candidate_indexes(path / CANDIDATES_DIR)
     return model

@@ -19,24 +19,50 @@ import scipy.sparse as sp
 
 
 def top_per_column(M: sp.spmatrix, k: int) -> sp.csc_matrix:
-    """The ``k`` largest (positive) entries of each column of ``M``, the rest dropped."""
-    M = sp.csc_matrix(M)
-    M.eliminate_zeros()
-    counts = np.diff(M.indptr)
-    if counts.max(initial=0) <= k:
-        return M
-    col = np.repeat(np.arange(M.shape[1]), counts)
-    order = np.lexsort((-M.data, col))  # by column, largest first
-    rank = np.arange(len(order)) - M.indptr[col[order]]
-    keep = order[rank < k]
-    keep.sort()
-    return sp.csc_matrix((M.data[keep], M.indices[keep], np.r_[0, np.cumsum(np.minimum(counts, k))]),
-                         shape=M.shape)
+    """The ``k`` largest (non-zero) entries of each column of ``M``, the rest dropped (:func:`top_per_row`
+    on the transpose, which is the same arrays)."""
+    return top_per_row(sp.csc_matrix(M).T, k).T.tocsc()
+
+
+#: padded score cells a block of rows may hold in :func:`top_per_row` (2^25 float32: 128 MB)
+PAD_CELLS = 1 << 25
 
 
 def top_per_row(M: sp.spmatrix, k: int) -> sp.csr_matrix:
-    """The ``k`` largest entries of each row of ``M``."""
-    return top_per_column(sp.csr_matrix(M).T, k).T.tocsr()
+    """The ``k`` largest (non-zero) entries of each row of ``M`` (which of equal values at the boundary: unspecified).
+
+    Rows are padded into dense blocks and selected by :func:`recsys.models.scoring.topk` (``torch.topk``
+    on wide blocks): about 10x faster than one sort of all the entries for a thousand users' sparse
+    scores over a million items."""
+    from .scoring import topk
+    M = sp.csr_matrix(M)  # read only: not copied, not sorted (the small result is)
+    counts = np.diff(M.indptr)
+    if counts.max(initial=0) <= k:
+        out = M.copy()
+        out.eliminate_zeros()
+        out.sort_indices()
+        return out
+    keep = np.zeros(M.nnz, bool)
+    start = 0
+    while start < M.shape[0]:  # blocks of rows whose padded width stays within PAD_CELLS
+        stop, width = start, 0
+        while stop < M.shape[0] and (stop - start + 1) * max(width, counts[stop]) <= PAD_CELLS or stop == start:
+            width = max(width, int(counts[stop]))
+            stop += 1
+        lo, hi = M.indptr[start], M.indptr[stop]
+        r = np.repeat(np.arange(stop - start), counts[start:stop])
+        slot = np.arange(lo, hi) - M.indptr[start:stop][r]
+        dense = np.full((stop - start, max(width, 1)), -np.inf, np.float32)
+        dense[r, slot] = np.where(M.data[lo:hi] != 0, M.data[lo:hi], -np.inf)
+        pos, val = topk(dense, min(k, dense.shape[1]))
+        ok = np.isfinite(val)
+        keep[(M.indptr[start:stop][:, None] + pos)[ok]] = True
+        start = stop
+    new_counts = np.add.reduceat(keep, M.indptr[:-1]) if M.nnz else np.zeros(M.shape[0], np.int64)
+    new_counts[counts == 0] = 0
+    out = sp.csr_matrix((M.data[keep], M.indices[keep], np.r_[0, np.cumsum(new_counts)]), shape=M.shape)
+    out.sort_indices()
+    return out
 
 
 def head_tail_weights(X: sp.csr_matrix, tail: np.ndarray, lambda_: float, k: int, *, chunk: int = 2048,
@@ -68,34 +94,43 @@ def head_tail_weights(X: sp.csr_matrix, tail: np.ndarray, lambda_: float, k: int
     is_tail = np.zeros(n, bool)
     is_tail[tail] = True
     Xt = X.T.tocsr()
-    cols_parts, rows_parts = [], []
+    # the kept entries, written in place as the chunks come (at most k per tail item and direction),
+    # already in the order of compressed matrices: columns of the targets part, rows of the history part
+    itype = np.int32 if n < 2**31 else np.int64
+    t_idx, t_val, t_cnt = np.empty(k * len(tail), itype), np.empty(k * len(tail), np.float32), np.zeros(n, np.int64)
+    h_idx, h_val, h_cnt = np.empty(k * len(tail), itype), np.empty(k * len(tail), np.float32), np.zeros(n, np.int64)
+    tp = hp = 0
     for s in range(0, len(tail), chunk):
         C = tail[s:s + chunk]
-        G = (Xt @ Xc[:, C]).tocsc().astype(np.float32)  # n x |C| co-occurrences with the chunk's items
-        G = G.tocoo()
+        G = (Xt @ Xc[:, C]).tocoo()  # n x |C| co-occurrences with the chunk's items
+        G.data = G.data.astype(np.float32)
         G.data[G.row == C[G.col]] = 0  # the item itself
-        # as targets: W[i, c] = G_ic / d_i, any history item i
-        T = sp.csc_matrix((G.data / d[G.row], (G.row, G.col)), shape=(n, len(C)))
-        cols_parts.append(top_per_column(T, k))
-        # as history items, towards the head: W[c, h] = G_ch / d_c
+        # as targets: W[i, c] = G_ic / d_i, any history item i (column c of W)
+        T = top_per_column(sp.csc_matrix((G.data / d[G.row], (G.row, G.col)), shape=(n, len(C))), k)
+        t_idx[tp:tp + T.nnz], t_val[tp:tp + T.nnz], t_cnt[C] = T.indices, T.data, np.diff(T.indptr)
+        tp += T.nnz
+        # as history items, towards the head: W[c, h] = G_ch / d_c (row c of W)
         head = ~is_tail[G.row]
-        H = sp.csc_matrix((G.data[head] / d[C[G.col[head]]], (G.row[head], G.col[head])), shape=(n, len(C)))
-        rows_parts.append(top_per_column(H, k).T)  # |C| x n
+        H = top_per_column(sp.csc_matrix((G.data[head] / d[C[G.col[head]]], (G.row[head], G.col[head])),
+                                         shape=(n, len(C))), k)
+        h_idx[hp:hp + H.nnz], h_val[hp:hp + H.nnz], h_cnt[C] = H.indices, H.data, np.diff(H.indptr)
+        hp += H.nnz
         if progress is not None:
             progress(min(s + chunk, len(tail)), len(tail))
-    if not cols_parts:
-        return sp.csr_matrix((n, n), dtype=np.float32)
-    as_target = sp.hstack(cols_parts).tocsc()  # n x |tail|, columns in tail order
-    targets = sp.csr_matrix((n, n), dtype=np.float32)
-    if as_target.nnz:
-        coo = as_target.tocoo()
-        targets = sp.csr_matrix((coo.data, (coo.row, tail[coo.col])), shape=(n, n))
-    as_history = sp.vstack(rows_parts).tocoo()  # |tail| x n
-    history = sp.csr_matrix((as_history.data, (tail[as_history.row], as_history.col)), shape=(n, n))
-    W = (targets + history).tocsr()
-    W.sum_duplicates()
+
+    def compressed(cls, val, idx, cnt, used):
+        indptr = np.zeros(n + 1, itype)
+        np.cumsum(cnt, out=indptr[1:])
+        M = cls((n, n), dtype=np.float32)
+        M.data, M.indices, M.indptr = val[:used], idx[:used], indptr  # as built: no copy, sorted, no duplicates
+        M.has_sorted_indices = True
+        return M
+
+    targets = compressed(sp.csc_matrix, t_val, t_idx, t_cnt, tp).tocsr()  # linear time, no sort
+    del t_val, t_idx
+    W = compressed(sp.csr_matrix, h_val, h_idx, h_cnt, hp) + targets  # no pair twice: targets end in the tail
     W.eliminate_zeros()
-    return W.astype(np.float32)
+    return W
 
 
 def first_order_scale(B_rows: np.ndarray, G_rows: np.ndarray, rows: np.ndarray, d_rows: np.ndarray) -> float:

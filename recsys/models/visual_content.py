@@ -11,7 +11,7 @@ from recsys.vectors import normalize_rows
 
 from .base import Recommender
 from .linalg import sparse_dense
-from .candidates import gather, rows_of
+from .candidates import BlockScorer, dense_columns, gather, rows_of
 from .sparse_items import top_per_row
 from .visual_graph import graph_log_density, graph_row_min, neighbour_kernel, sparse_kernel_scores
 
@@ -169,29 +169,33 @@ class VisualContentRecommender(Recommender):
         W = self._weights(self.user_items_[user_index], None if R is None else R[user_index])
         return graph_log_density(W, self.graph_), np.diff(W.indptr) == 0
 
-    def _candidate_matrix(self, user_index, c: int):
+    def _block_scorer(self, user_index):
         if getattr(self, "graph_", None) is None:
             return None
         D, empty = self._graph_parts(user_index)
-        C = top_per_row(D, c)
-        C.data = self._graph_pairs(D, empty, C)
-        return C
 
-    def _pair_scores(self, user_index, C):
-        if getattr(self, "graph_", None) is None:
-            return None
-        return self._graph_pairs(*self._graph_parts(user_index), C)
+        def candidates(c):
+            return top_per_row(D, c)
+
+        def columns(cols):
+            return self._graph_values(dense_columns(D, cols, np.nan), (graph_row_min(D) - 2.0)[:, None],
+                                      empty[:, None], cols)
+        return BlockScorer(candidates, lambda C: self._graph_pairs(D, empty, C), columns)
 
     def _graph_pairs(self, D, empty, C):
         """The scores :meth:`_score_history` gives at the entries of ``C`` (``D``: log densities)."""
+        r = rows_of(C)
+        return self._graph_values(gather(D, C, np.nan), (graph_row_min(D) - 2.0)[r], empty[r], C.indices)
+
+    def _graph_values(self, covered, floor, empty, items):
+        """Scores from log densities ``covered`` (NaN: outside every neighbourhood) of ``items``, with each
+        row's ``floor`` (its lowest density - 2) and ``empty`` (no history with a photo); broadcasts."""
         pop, present = self.popularity_, self.present_
-        r, i = rows_of(C), C.indices
         min_pop = float(pop[present].min()) if present.any() else 0.0
-        covered = gather(D, C, np.nan)
-        lo = graph_row_min(D)[r] - 2.0 + min_pop  # the lowest score of an item with a photo
-        out = np.where(np.isnan(covered), pop[i] - min_pop + 1.0, covered - lo + 1.0)
-        out = np.where(present[i], out, pop[i])
-        out = np.where(empty[r], pop[i] + present[i], out)
+        lo = floor + min_pop  # the lowest score of an item with a photo
+        out = np.where(np.isnan(covered), pop[items] - min_pop + 1.0, covered - lo + 1.0)
+        out = np.where(present[items], out, pop[items])
+        out = np.where(empty, pop[items] + present[items], out)
         return out.astype(np.float32)
 
     def _item_vectors(self):

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from features import ItemFeatures
 from recsys.data import Catalog, Dataset, Interactions
 from recsys.models import make_model
-from recsys.models.candidates import candidate_matrix, pair_scores
+from recsys.models.candidates import block_scorer, candidate_matrix, pair_scores
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,8 @@ def test_pair_scores_and_candidates_are_the_dense_scores(shop, name, params):
     C.sum_duplicates()
     r = np.repeat(np.arange(len(users)), np.diff(C.indptr))
     np.testing.assert_allclose(pair_scores(m, users, C), dense[r, C.indices], rtol=1e-4, atol=1e-4)
+    some = np.sort(rng.choice(400, 60, replace=False))  # the same items for every user (the z-score sample)
+    np.testing.assert_allclose(block_scorer(m, users, {}).columns(some), dense[:, some], rtol=1e-4, atol=1e-4)
     cand = candidate_matrix(m, users, 20, {})
     rc = np.repeat(np.arange(len(users)), np.diff(cand.indptr))
     np.testing.assert_allclose(cand.data, dense[rc, cand.indices], rtol=1e-4, atol=1e-4)
@@ -80,3 +82,45 @@ def test_wide_hybrid_lists_equal_the_dense_lists(shop):
     assert not any(seen[u, i] for u, row in enumerate(few_i) for i in row if i >= 0)  # seen items left out
     cold = np.flatnonzero(~np.asarray(seen.sum(axis=0)).ravel().astype(bool))
     assert np.isin(few_i, cold).any()  # never-sold items compete through the visual parts
+
+
+@pytest.mark.parametrize("validation", ["random", "cold-items"])
+def test_wide_weight_search_learns_the_dense_weights(shop, validation):
+    """Over ``dense_items`` the blend weights are searched on candidate lists (memory grows with
+    users x candidates, not users x items); with candidates covering the catalog they are the
+    weights the dense search learns."""
+    data, feats = shop
+    kw = dict(component_params={"ease": {"lambda_": 10.0}, "als-visual": {"factors": 16, "iterations": 5}},
+              progress=False, validation=validation, weight_grid=(0.0, 0.5, 2.0))
+    dense = make_model("hybrid", **kw).fit(data, feats)
+    wide = make_model("hybrid", dense_items=100, candidates=400, **kw).fit(data, feats)
+    assert wide.weights_.tolist() == dense.weights_.tolist()
+    assert wide.validation_ndcg_ == pytest.approx(dense.validation_ndcg_, abs=1e-4)
+    assert dense.weights_.tolist() != [1.0, 1.0, 1.0]  # the search moved: the test compares real choices
+
+
+def test_wide_hybrid_saves_its_factor_index_and_lists_from_it_after_loading(shop, tmp_path, monkeypatch):
+    """A million-item catalog's factor index takes a minute to build: it is saved with the model, and a
+    loaded model lists from it at once (same lists); a damaged one is rebuilt with a warning."""
+    from recsys.index import VectorIndex
+    from recsys.models import Recommender
+    data, feats = shop
+    m = make_model("hybrid", dense_items=100, weights=[1.0, 1.0, 1.0], progress=False,
+                   component_params={"ease": {"lambda_": 10.0}, "als-visual": {"factors": 16, "iterations": 5}})
+    m.fit(data, feats)
+    want = m.recommend_index(np.arange(150), 10)[0]
+    m.save(tmp_path / "m")
+    assert (tmp_path / "m" / "candidates" / "als-visual" / "index.faiss").is_file()
+    assert not (tmp_path / "m" / "candidates" / "ease").exists()  # EASE proposes from its own weights
+
+    def no_build(self, *a, **k):
+        raise AssertionError("the saved index was rebuilt")
+    with monkeypatch.context() as mp:
+        mp.setattr(VectorIndex, "_build", no_build)
+        got = Recommender.load(tmp_path / "m").recommend_index(np.arange(150), 10)[0]
+    np.testing.assert_array_equal(got, want)
+    f = tmp_path / "m" / "candidates" / "als-visual" / "index.faiss"
+    f.write_bytes(f.read_bytes()[:-10] + b"0123456789")
+    with pytest.warns(RuntimeWarning, match="index.faiss: checksum differs.*rebuilding it"):
+        again = Recommender.load(tmp_path / "m").recommend_index(np.arange(150), 10)[0]
+    np.testing.assert_array_equal(again, want)

@@ -80,3 +80,37 @@ def test_format_must_be_the_integer_this_version_reads(saved, fmt):
 def test_not_a_model_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a saved visrec model"):
         Recommender.load(tmp_path)
+
+
+def test_hybrid_image_vectors_are_saved_once_and_loaded_as_one_array(tmp_path):
+    """A hybrid and its visual parts hold the same image vectors: written once, one array after loading
+    (at a million 1,280-d items a copy per part would be 5 GB each)."""
+    from features import ItemFeatures
+    rng = np.random.default_rng(0)
+    n = 60
+    V = rng.normal(size=(n, 8)).astype(np.float32)
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    cat = Catalog.from_frame(pd.DataFrame({"item_id": [f"i{i}" for i in range(n)]}))
+    rows = [(f"u{u}", f"i{i}") for u in range(40) for i in rng.choice(n - 10, 5, replace=False)]
+    data = Dataset(cat, Interactions.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id"])))
+    model = make_model("hybrid", weights=[1, 1, 1], progress=False,
+                       component_params={"als-visual": {"factors": 4, "iterations": 2}})
+    model.fit(data, ItemFeatures(V, np.ones(n, bool)))
+    model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert {"als-visual.item_vectors": "item_vectors", "visual.item_vectors": "item_vectors",
+            "als-visual.present": "present", "visual.present": "present"}.items() <= meta["state_aliases"].items()
+    with np.load(tmp_path / "m" / "state.npz") as z:
+        assert [k for k in z.files if k.endswith("item_vectors")] == ["item_vectors"]
+    loaded = Recommender.load(tmp_path / "m")
+    assert all(p.item_vectors_ is loaded.item_vectors_ for p in loaded.parts_ if p.uses_visual)
+    np.testing.assert_array_equal(loaded.recommend_index(np.arange(5), 5)[0], model.recommend_index(np.arange(5), 5)[0])
+    new = ItemFeatures(V[:3] + 0.01, np.ones(3, bool))  # grown: still one array
+    loaded.add_items(["n0", "n1", "n2"], new)
+    assert all(p.item_vectors_ is loaded.item_vectors_ for p in loaded.parts_ if p.uses_visual)
+    # an alias that names no saved array is a damaged folder, named
+    meta["state_aliases"]["visual.item_vectors"] = "nothing"
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    (tmp_path / "m" / "manifest.json").unlink()
+    with pytest.raises(ModelFileError, match=r"state alias 'visual.item_vectors' -> 'nothing'"):
+        Recommender.load(tmp_path / "m")
