@@ -9,7 +9,8 @@
 that many most-interacted items, first-order weights for the rest). ``visual``: the exact visual
 kernel against the sparse nearest-image graph with ``neighbours`` = each size. ``hybrid``: the default
 hybrid's dense lists against its candidate lists (``dense_items=1``, ``candidates`` = each size), the
-blend weights learned once and shared. Data from
+blend weights learned once and shared (``--own-weights``: also candidate-list models that search their own
+weights on candidate lists, as the hybrid does over ``dense_items``). Data from
 ``../shared/datasets``; H&M image vectors from the embedding cache (EfficientNet-Lite0, pad, 224 px).
 """
 
@@ -30,6 +31,8 @@ def main():
     ap.add_argument("--dataset", default="movielens-1m", choices=["movielens-1m", "hm"])
     ap.add_argument("--protocol", default="recbole-811")
     ap.add_argument("--sizes", default="1000,2000")
+    ap.add_argument("--own-weights", action="store_true",
+                    help="hybrid: also the candidate lists with weights searched on candidate lists")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from machine import cpu_name
@@ -68,9 +71,15 @@ def main():
             models = {"hybrid dense": make_model("hybrid", weights=w, progress=False)}
             models.update({f"hybrid candidates {s}": make_model("hybrid", weights=w, dense_items=1, candidates=s,
                                                                 progress=False) for s in sizes})
+            if a.own_weights:  # the wide model's own weight search, on candidate lists
+                models.update({f"hybrid candidates {s}, own weights": make_model(
+                    "hybrid", dense_items=1, candidates=s, progress=False) for s in sizes})
     t = time.perf_counter()
     res = Experiment(models, split, catalog, feats, ks=(ps.k,), exclude_seen=ps.exclude_seen).run()
     print(res.table())
+    for name, m in models.items():  # fitted in place by the experiment
+        if hasattr(m, "weights_"):
+            print(name, "weights", [float(x) for x in m.weights_])
     if a.out:
         Path(a.out).write_text(json.dumps({"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "args": vars(a),
                                            "seconds": round(time.perf_counter() - t, 1), "result": res.to_json()},

@@ -70,8 +70,10 @@ class HybridRecommender(Recommender):
     validation_fraction : float
     validation_days : float
     max_validation_users : int
-        Validation users in the weight search, fewer for catalogs over ``VALIDATION_CELLS / max_validation_users``
-        items (2^28 score cells per part: 268 users at 1M items).
+        Validation users in the weight search. The dense search holds users x items scores per part, so
+        it takes fewer users for catalogs over ``VALIDATION_CELLS / max_validation_users`` items (2^28
+        cells); over ``dense_items`` the search ranks the users' candidate lists as listing does
+        (:mod:`recsys.models.weight_search`) and takes them all.
     random_state : int
     progress : bool
     """
