@@ -165,3 +165,21 @@ def factor_pairs(U: np.ndarray, V: np.ndarray, user_index: np.ndarray, C: sp.csr
 def pair_scores(m, user_index: np.ndarray, C: sp.csr_matrix, cache: dict | None = None) -> np.ndarray:
     """Exact scores of model ``m`` at the entries of ``C`` (rows: ``user_index``)."""
     return block_scorer(m, user_index, {} if cache is None else cache).pairs(C)
+
+
+def factor_indexes(names, weights, parts, cache: dict) -> dict:
+    """``{name: VectorIndex}`` of the weighted parts that propose candidates through a factor index
+    (built now if not yet)."""
+    out = {}
+    for name, w, m in zip(names, weights, parts):
+        fc = factor_candidates(m, cache) if w and getattr(m, "_block_scorer", None) is None else None
+        if fc is not None:
+            out[name] = fc.index
+    return out
+
+
+def attach_saved(names, parts, folder, cache: dict) -> None:
+    """Make :func:`factor_candidates` load each part's index from ``folder / name`` (when saved there)."""
+    from pathlib import Path
+    cache[SAVED] = {id(m): Path(folder) / n for n, m in zip(names, parts) if (Path(folder) / n).is_dir()}
+

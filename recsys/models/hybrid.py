@@ -6,16 +6,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.data import item_user_counts
-from recsys.data.holdout import choose_held, item_entries, random_entries, recent_entries, split_entries
+from recsys.data.holdout import split_entries
 
 from .base import Recommender
 from .registry import make_model, model_names
 from .rerank import mmr_rerank
 from .scoring import topk
 from .validation import mean_ndcg
+from .candidates import attach_saved, factor_indexes
 from .dense_blend import part_zscores
 from .linalg import first_columns
-from .weight_search import coordinate_ascent, dense_lister, wide_lister
+from .weight_search import coordinate_ascent, dense_lister, validation_entries, wide_lister
 
 
 #: the default sources: the strongest collaborative model, ALS whose item factors come from the
@@ -146,23 +147,11 @@ class HybridRecommender(Recommender):
         self.cold_ = (item_user_counts(user_items) == 0) & features.present
         del self._features
 
-    def _validation_mask(self, user_items, rng):
-        """Entries of ``user_items.tocoo()`` held out for the blend search (and the held-out items
-        of ``validation="cold-items"``, else None)."""
-        if self.validation == "temporal":
-            if self.recency_ is None:
-                raise ValueError("validation='temporal' needs interactions with timestamps")
-            return recent_entries(user_items, self.recency_, self.validation_days), None
-        if self.validation == "cold-items":  # items held out with all their interactions
-            held = choose_held(np.flatnonzero(item_user_counts(user_items) > 0), self.validation_fraction, rng,
-                               at_least=1)
-            return item_entries(user_items, held), held
-        return random_entries(user_items, self.validation_fraction, rng), None
-
     def _learn_weights(self, user_items, features) -> np.ndarray:
         rng = np.random.default_rng(self.random_state)
         n = len(self.components)
-        val, held = self._validation_mask(user_items, rng)
+        val, held = validation_entries(self.validation, user_items, self.recency_, rng,
+                                       self.validation_fraction, self.validation_days)
         if val.sum() == 0 or n == 1:
             return np.ones(n, np.float32)
         fit_X, val_X = split_entries(user_items, val)
@@ -256,24 +245,13 @@ class HybridRecommender(Recommender):
     def candidate_indexes(self) -> dict:
         """On catalogs over ``dense_items``: the inner-product index of each factor part's item vectors
         (``{component: VectorIndex}``), built now if not yet, so that a saved model lists at once."""
-        from .candidates import factor_candidates
         if self.n_items <= self.dense_items:
             return {}
-        cache = self.__dict__.setdefault("_candidate_cache", {})
-        out = {}
-        for c, w, m in zip(self.components, self.weights_, self.parts_):
-            fc = factor_candidates(m, cache) if w and getattr(m, "_block_scorer", None) is None else None
-            if fc is not None:
-                out[c] = fc.index
-        return out
+        return factor_indexes(self.components, self.weights_, self.parts_,
+                              self.__dict__.setdefault("_candidate_cache", {}))
 
     def attach_candidate_indexes(self, folder) -> None:
-        from pathlib import Path
-
-        from .candidates import SAVED
-        cache = self.__dict__.setdefault("_candidate_cache", {})
-        cache[SAVED] = {id(m): Path(folder) / c for c, m in zip(self.components, self.parts_)
-                        if (Path(folder) / c).is_dir()}
+        attach_saved(self.components, self.parts_, folder, self.__dict__.setdefault("_candidate_cache", {}))
 
     def recommend_history_index(self, X, k: int = 10, exclude_seen: bool = True, **kw):
         if not self.diversity:

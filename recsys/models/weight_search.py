@@ -5,10 +5,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from recsys.data import item_user_counts
+from recsys.data.holdout import choose_held, item_entries, random_entries, recent_entries
+
 from .candidate_blend import blended, candidate_blocks, top_entries
 from .scoring import mask_pairs, topk
 
 LIST_LENGTH = 10
+
+
+def validation_entries(kind: str, user_items, recency, rng, fraction: float, days: float):
+    """Entries of ``user_items.tocoo()`` held out for the blend search, and the held-out items of
+    ``kind="cold-items"`` (else None): ``"random"`` a ``fraction`` of each user's items, ``"temporal"`` the
+    last ``days`` (needs ``recency``), ``"cold-items"`` a ``fraction`` of the items with all their
+    interactions."""
+    if kind == "temporal":
+        if recency is None:
+            raise ValueError("validation='temporal' needs interactions with timestamps")
+        return recent_entries(user_items, recency, days), None
+    if kind == "cold-items":  # items held out with all their interactions
+        held = choose_held(np.flatnonzero(item_user_counts(user_items) > 0), fraction, rng, at_least=1)
+        return item_entries(user_items, held), held
+    return random_entries(user_items, fraction, rng), None
 
 
 def coordinate_ascent(score, n: int, grid, sweeps: int = 2) -> tuple[np.ndarray, float]:
