@@ -11,14 +11,11 @@ time grow with users x candidates, not users x items.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import scipy.sparse as sp
 
 from .candidates import block_scorer, factor_candidates, gather, rows_of
-from .scoring import topk
+from .scoring import in_threads, topk
 
 #: items in the sample that estimates each part's catalog mean and spread per user
 SAMPLE_ITEMS = 2048
@@ -152,13 +149,7 @@ def blend_topk(parts, weights, cold, user_index, k, *, c: int, masks=(), blocked
     def run(sel):
         out_i[sel], out_s[sel] = blend_block(parts, weights, cold, user_index[sel], k, c, masks, blocked,
                                              sample, cache)
-    n_jobs = min(n_jobs or os.cpu_count() or 1, len(blocks))
-    if n_jobs > 1:
-        with ThreadPoolExecutor(n_jobs) as pool:
-            list(pool.map(run, blocks))
-    else:
-        for sel in blocks:
-            run(sel)
+    in_threads(run, blocks, n_jobs)
     return out_i, out_s
 
 

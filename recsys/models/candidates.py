@@ -162,9 +162,9 @@ def factor_pairs(U: np.ndarray, V: np.ndarray, user_index: np.ndarray, C: sp.csr
     return out
 
 
-def pair_scores(m, user_index: np.ndarray, C: sp.csr_matrix, cache: dict | None = None) -> np.ndarray:
+def pair_scores(m, user_index: np.ndarray, C: sp.csr_matrix) -> np.ndarray:
     """Exact scores of model ``m`` at the entries of ``C`` (rows: ``user_index``)."""
-    return block_scorer(m, user_index, {} if cache is None else cache).pairs(C)
+    return block_scorer(m, user_index, {}).pairs(C)
 
 
 def factor_indexes(names, weights, parts, cache: dict) -> dict:

@@ -237,7 +237,7 @@ class HybridRecommender(Recommender):
         from .scoring import blocked_items, list_masks
         self._check_fitted()
         masks = list_masks(self.user_items_ if exclude_seen else None, exclude)
-        cache = self.__dict__.setdefault("_candidate_cache", {})
+        cache = self._candidates_cache()
         return blend_topk(self.parts_, self.weights_, self.cold_, user_index, k,
                           c=max(int(self.candidates or WIDE_CANDIDATES), k), masks=masks,
                           blocked=blocked_items(candidates, self.n_items), cache=cache)
@@ -247,11 +247,14 @@ class HybridRecommender(Recommender):
         (``{component: VectorIndex}``), built now if not yet, so that a saved model lists at once."""
         if self.n_items <= self.dense_items:
             return {}
-        return factor_indexes(self.components, self.weights_, self.parts_,
-                              self.__dict__.setdefault("_candidate_cache", {}))
+        return factor_indexes(self.components, self.weights_, self.parts_, self._candidates_cache())
 
     def attach_candidate_indexes(self, folder) -> None:
-        attach_saved(self.components, self.parts_, folder, self.__dict__.setdefault("_candidate_cache", {}))
+        attach_saved(self.components, self.parts_, folder, self._candidates_cache())
+
+    def _candidates_cache(self) -> dict:
+        """Factor indexes (and saved ones to load) of the candidate path, kept with the fitted model."""
+        return self.__dict__.setdefault("_candidate_cache", {})
 
     def recommend_history_index(self, X, k: int = 10, exclude_seen: bool = True, **kw):
         if not self.diversity:

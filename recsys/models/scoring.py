@@ -113,12 +113,18 @@ def topk_blocks(score, user_index: np.ndarray, k: int, *, n_items: int, masks=()
     if not starts:
         return out_i, out_s
     block(starts[0])
-    n_jobs = min(n_jobs or os.cpu_count() or 1, len(starts) - 1)
+    in_threads(block, starts[1:], n_jobs)
+    return out_i, out_s
+
+
+def in_threads(fn, items, n_jobs: int | None = None) -> None:
+    """``fn(item)`` for every item, in up to ``n_jobs`` threads (default: the CPU count); for work that
+    releases the GIL (NumPy, SciPy's sparse kernels, torch, faiss). Exceptions are raised here."""
+    n_jobs = min(n_jobs or os.cpu_count() or 1, len(items))
     if n_jobs > 1:
         from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(n_jobs) as pool:
-            list(pool.map(block, starts[1:]))
+            list(pool.map(fn, items))
     else:
-        for s in starts[1:]:
-            block(s)
-    return out_i, out_s
+        for it in items:
+            fn(it)

@@ -58,9 +58,8 @@ def top_per_row(M: sp.spmatrix, k: int) -> sp.csr_matrix:
         ok = np.isfinite(val)
         keep[(M.indptr[start:stop][:, None] + pos)[ok]] = True
         start = stop
-    new_counts = np.add.reduceat(keep, M.indptr[:-1]) if M.nnz else np.zeros(M.shape[0], np.int64)
-    new_counts[counts == 0] = 0
-    out = sp.csr_matrix((M.data[keep], M.indices[keep], np.r_[0, np.cumsum(new_counts)]), shape=M.shape)
+    kept = np.r_[0, np.cumsum(keep)]  # kept entries before each position: each row's count, empty rows too
+    out = sp.csr_matrix((M.data[keep], M.indices[keep], kept[M.indptr]), shape=M.shape)
     out.sort_indices()
     return out
 
@@ -96,7 +95,7 @@ def head_tail_weights(X: sp.csr_matrix, tail: np.ndarray, lambda_: float, k: int
     Xt = X.T.tocsr()
     # the kept entries, written in place as the chunks come (at most k per tail item and direction),
     # already in the order of compressed matrices: columns of the targets part, rows of the history part
-    itype = np.int32 if n < 2**31 else np.int64
+    itype = np.int32 if max(n, 2 * k * len(tail)) < 2**31 else np.int64  # indptr counts entries too
     t_idx, t_val, t_cnt = np.empty(k * len(tail), itype), np.empty(k * len(tail), np.float32), np.zeros(n, np.int64)
     h_idx, h_val, h_cnt = np.empty(k * len(tail), itype), np.empty(k * len(tail), np.float32), np.zeros(n, np.int64)
     tp = hp = 0

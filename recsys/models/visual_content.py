@@ -177,15 +177,15 @@ class VisualContentRecommender(Recommender):
         def candidates(c):
             return top_per_row(D, c)
 
-        def columns(cols):
-            return self._graph_values(dense_columns(D, cols, np.nan), (graph_row_min(D) - 2.0)[:, None],
-                                      empty[:, None], cols)
-        return BlockScorer(candidates, lambda C: self._graph_pairs(D, empty, C), columns)
+        floor = graph_row_min(D) - 2.0
 
-    def _graph_pairs(self, D, empty, C):
-        """The scores :meth:`_score_history` gives at the entries of ``C`` (``D``: log densities)."""
-        r = rows_of(C)
-        return self._graph_values(gather(D, C, np.nan), (graph_row_min(D) - 2.0)[r], empty[r], C.indices)
+        def pairs(C):  # the scores _score_history gives at the entries of C
+            r = rows_of(C)
+            return self._graph_values(gather(D, C, np.nan), floor[r], empty[r], C.indices)
+
+        def columns(cols):
+            return self._graph_values(dense_columns(D, cols, np.nan), floor[:, None], empty[:, None], cols)
+        return BlockScorer(candidates, pairs, columns)
 
     def _graph_values(self, covered, floor, empty, items):
         """Scores from log densities ``covered`` (NaN: outside every neighbourhood) of ``items``, with each

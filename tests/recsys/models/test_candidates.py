@@ -124,3 +124,12 @@ def test_wide_hybrid_saves_its_factor_index_and_lists_from_it_after_loading(shop
     with pytest.warns(RuntimeWarning, match="index.faiss: checksum differs.*rebuilding it"):
         again = Recommender.load(tmp_path / "m").recommend_index(np.arange(150), 10)[0]
     np.testing.assert_array_equal(again, want)
+
+
+def test_top_per_row_keeps_the_largest_entries_with_empty_rows_anywhere():
+    """Users without scores (no history with a photo) may come first, between or last in a block."""
+    from recsys.models.sparse_items import top_per_row
+    M = sp.csr_matrix(np.array([[0, 0, 0, 0], [1, 4, 2, 3], [0, 0, 0, 0], [5, 0, 7, 6], [0, 0, 0, 0]], np.float32))
+    top = top_per_row(M, 2)
+    assert top.toarray().tolist() == [[0, 0, 0, 0], [0, 4, 0, 3], [0, 0, 0, 0], [0, 0, 7, 6], [0, 0, 0, 0]]
+    assert top.has_sorted_indices
