@@ -2,7 +2,7 @@
 products never seen in training -- split by product, and by product type.
 
     python benchmarks/hm_finetune.py [--data-dir ../shared/datasets/hm-sample] [--max-train 4000]
-        [--unfreeze 1,2] [--epochs 8] [--out result.json]
+        [--unfreeze 1,2] [--epochs 8] [--label-probs 0.5] [--out result.json]
 
 Splits (seed 0):
 
@@ -45,6 +45,8 @@ def main():
     ap.add_argument("--unfreeze", default="1,2")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--splits", default="by-product,by-type")
+    ap.add_argument("--label-probs", type=float, default=0.5,
+                    help="also the head with a product-type classifier's probabilities at this weight (0: skip)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from machine import cpu_name
@@ -84,6 +86,14 @@ def main():
         rows["head only"] = {**scores(v, raw.present, types, codes, dev),
                              "train_seconds": round(time.perf_counter() - t, 1)}
         print(name, "head only", rows["head only"], flush=True)
+        if a.label_probs:
+            t = time.perf_counter()
+            ad = VisualAdapter(**HEAD, label_probs_weight=a.label_probs, progress=False).fit(
+                raw, groups=np.where(train, codes, None), labels=np.where(train, types, None))
+            key = f"head + type probabilities ({a.label_probs:g})"
+            rows[key] = {**scores(ad.transform(raw).vectors, raw.present, types, codes, dev),
+                         "train_seconds": round(time.perf_counter() - t, 1)}
+            print(name, key, rows[key], flush=True)
         idx = np.flatnonzero(train)
         dev_idx = np.flatnonzero(dev & raw.present)
         for n in [int(x) for x in a.unfreeze.split(",") if x]:

@@ -24,6 +24,7 @@ from visual.devices import resolve_device
 
 from .contrastive import BatchPlan, codes, multi_positive_loss, partners
 from .item_features import ItemFeatures
+from .label_probs import append_label_features, fit_label_classifier, label_features, spread_labels
 
 
 class ProjectionHead(nn.Module):
@@ -38,7 +39,9 @@ class ProjectionHead(nn.Module):
 
 #: constructor arguments saved with a head (``device`` and ``progress`` are not)
 _PARAM_NAMES = ("out_dim", "hidden", "group_weight", "label_weight", "pair_weight", "temperature", "epochs",
-                "batch_size", "lr", "weight_decay", "dropout", "random_state")
+                "batch_size", "lr", "weight_decay", "dropout", "random_state", "label_probs_weight")
+#: safetensors key prefix of the optional label classifier (the head's own keys have none)
+_CLASSIFIER = "label_classifier."
 #: keys of saved heads' params renamed since (old -> new), still accepted when loading
 _RENAMED_PARAMS = {"seed": "random_state"}
 
@@ -56,6 +59,10 @@ class VisualAdapter:
     epochs, batch_size, lr, weight_decay, dropout : training settings.
     random_state : int
         Seed of the head's initialisation, dropout and batch sampling.
+    label_probs_weight : float in [0, 1)
+        With ``labels``: weight ``c`` of a category classifier's probabilities in the output
+        (:mod:`features.label_probs`): ``[(1 - c) * head(x), c * sqrt(p(label | x))]``, renormalised.
+        0 (the default): the head's vectors alone.
     device : str
     progress : bool
 
@@ -65,7 +72,8 @@ class VisualAdapter:
     def __init__(self, out_dim: int = 256, hidden: int = 1024, group_weight: float = 1.0,
                  label_weight: float = 0.5, pair_weight: float = 0.0, temperature: float = 0.05,
                  epochs: int = 30, batch_size: int = 512, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 dropout: float = 0.2, random_state: int = 0, device: str = "auto", progress: bool = True):
+                 dropout: float = 0.2, random_state: int = 0, label_probs_weight: float = 0.0,
+                 device: str = "auto", progress: bool = True):
         self.out_dim = out_dim
         self.hidden = hidden
         self.group_weight = group_weight
@@ -78,6 +86,7 @@ class VisualAdapter:
         self.weight_decay = weight_decay
         self.dropout = dropout
         self.random_state = random_state
+        self.label_probs_weight = label_probs_weight
         self.device = device
         self.progress = progress
 
@@ -97,6 +106,8 @@ class VisualAdapter:
             raise ValueError(f"temperature and lr must be > 0, got {self.temperature} and {self.lr}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 <= self.label_probs_weight < 1:
+            raise ValueError(f"label_probs_weight must be in [0, 1), got {self.label_probs_weight}")
 
     def fit(self, features: ItemFeatures, groups=None, labels=None, pairs=None) -> "VisualAdapter":
         """Train on the items that have a vector.
@@ -113,6 +124,8 @@ class VisualAdapter:
         n = features.n_items
         if g is None and lab is None and pairs is None:
             raise ValueError("give at least one signal: groups, labels or pairs")
+        if self.label_probs_weight and lab is None:
+            raise ValueError("label_probs_weight > 0 needs labels (a category per item) to train the classifier on")
         torch.manual_seed(self.random_state)
         rng = np.random.default_rng(self.random_state)
         dev = resolve_device(self.device)
@@ -147,6 +160,11 @@ class VisualAdapter:
         head.eval()
         self.head_ = head.cpu()
         self.in_dim_ = features.dim
+        self.classifier_, self.label_classes_ = None, []
+        if self.label_probs_weight:
+            y = spread_labels(np.where(keep, lab, -1), g)
+            self.classifier_ = fit_label_classifier(features.vectors, np.where(keep, y, -1), device=dev)
+            self.label_classes_ = [str(c) for c in _label_names(labels)]
         return self
 
     def transform(self, features: ItemFeatures) -> ItemFeatures:
@@ -160,6 +178,8 @@ class VisualAdapter:
             for s in range(0, features.n_items, 4096):
                 out.append(self.head_(torch.from_numpy(features.vectors[s:s + 4096])).numpy())
         v = np.concatenate(out) if out else np.zeros((0, self.out_dim), np.float32)
+        if getattr(self, "classifier_", None) is not None:
+            v = append_label_features(v, label_features(self.classifier_, features.vectors), self.label_probs_weight)
         v[~features.present] = 0
         sig = dict(features.signature, adapter=getattr(self, "id_", "unsaved"))
         return ItemFeatures(v, features.present, features.source + "+adapted", features.errors, sig)
@@ -172,12 +192,15 @@ class VisualAdapter:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         dtype = torch.float16 if half else torch.float32
-        save_file({k: v.to(dtype).contiguous() for k, v in self.head_.state_dict().items()}, str(tmp))
+        tensors = dict(self.head_.state_dict())
+        if getattr(self, "classifier_", None) is not None:
+            tensors.update({_CLASSIFIER + k: v for k, v in self.classifier_.state_dict().items()})
+        save_file({k: v.to(dtype).contiguous() for k, v in tensors.items()}, str(tmp))
         os.chmod(tmp, default_mode())
         self.id_ = "sha256:" + hashlib.sha256(tmp.read_bytes()).hexdigest()[:16]
         tmp.replace(path)
         meta = {"params": self.get_params(), "in_dim": self.in_dim_, "id": self.id_,
-                "input": getattr(self, "input_signature_", {})}
+                "input": getattr(self, "input_signature_", {}), "label_classes": getattr(self, "label_classes_", [])}
         atomic_write_text(Path(str(path) + ".json"), json.dumps(meta, indent=1))
         return path
 
@@ -189,11 +212,37 @@ class VisualAdapter:
         params = {_RENAMED_PARAMS.get(k, k): v for k, v in meta["params"].items()}
         ad = cls(**params, progress=False)
         head = ProjectionHead(meta["in_dim"], ad.hidden, ad.out_dim, ad.dropout)
-        head.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+        tensors = {k: v.float() for k, v in load_file(str(path)).items()}
+        head.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(_CLASSIFIER)})
         head.eval()
+        ad.classifier_, ad.label_classes_ = _load_classifier(path, tensors, ad.label_probs_weight), []
+        if ad.classifier_ is not None:
+            ad.label_classes_ = list(meta.get("label_classes", []))
         ad.head_, ad.in_dim_, ad.id_ = head, meta["in_dim"], meta["id"]
         ad.input_signature_ = meta.get("input", {})
         return ad
+
+
+def _label_names(labels) -> list:
+    """The category names in code order (as :func:`features.contrastive.codes` numbers them)."""
+    import pandas as pd
+    s = pd.Series(list(labels), dtype="object")
+    return list(pd.factorize(s.where(s.notna() & (s.astype(str) != ""), None), use_na_sentinel=True)[1])
+
+
+def _load_classifier(path: Path, tensors: dict, weight: float):
+    """The label classifier saved with a head (None when the head has none)."""
+    w, b = tensors.get(_CLASSIFIER + "weight"), tensors.get(_CLASSIFIER + "bias")
+    if w is None and b is None:
+        if weight:
+            raise ValueError(f"{path}: label_probs_weight is {weight} but the file holds no label classifier")
+        return None
+    if w is None or b is None or w.ndim != 2 or b.shape != (w.shape[0],):
+        raise ValueError(f"{path}: damaged label classifier (weight {None if w is None else tuple(w.shape)}, "
+                         f"bias {None if b is None else tuple(b.shape)})")
+    lin = nn.Linear(w.shape[1], w.shape[0])
+    lin.load_state_dict({"weight": w, "bias": b})
+    return lin.eval()
 
 
 #: heads shipped with visrec, by the embedder settings they expect

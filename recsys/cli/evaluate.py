@@ -95,7 +95,7 @@ def run(args):
     catalog, inter = load_data(args, min_rating=ps.min_rating, weight=args.weight,
                                demo_dir=Path(args.out) / "data")
     inter, until_desc = drop_from(inter, until) if until is not None else (inter, None)
-    settings = model_settings(names, args.protocol, params)
+    settings = model_settings(names, args.protocol, params, args.dataset)
     models = {n: make_model(n, **settings[n]) for n in names}
     splits = make_splits_or_usage_error(args, ps, inter)
     for split in splits:
@@ -103,7 +103,8 @@ def run(args):
         if until_desc:
             split.description["until"] = until_desc
     need_feats = any(m.requires_features for m in models.values())
-    vectors = protocol_embedder(args.protocol, any(catalog.text()), args.embedder, args.text_weight)
+    vectors = protocol_embedder(args.protocol, any(catalog.text()), args.embedder, args.text_weight,
+                                dataset=args.dataset)
     args.embedder, args.text_weight = vectors.embedder, vectors.text_weight
     for split in splits if need_feats else []:  # the item vectors used, and why
         split.description["item_vectors"] = vectors.to_json()

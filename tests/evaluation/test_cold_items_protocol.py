@@ -106,3 +106,17 @@ def test_evaluate_cold_items_item_vectors(tmp_path, demo, demo_cli_cache):
         assert (vec["embedder"], vec.get("text_weight"), vec["source"]) == (*want, "protocol default")
         assert "reason" in vec
         assert split["candidates"]["never_interacted"] == 1000 - demo.interactions.df["item_id"].nunique()
+
+
+def test_dataset_presets_win_over_the_protocols_and_lose_to_the_command_line():
+    from evaluation.protocols import DATASET_PRESETS, model_settings
+    hm = protocol_embedder("cold-items", True, dataset="hm")
+    assert hm.embedder == "adapted" and hm.source == "protocol default" and "hm preset" in hm.reason
+    assert protocol_embedder("cold-items", True, "fused", dataset="hm").embedder == "fused"
+    assert protocol_embedder("cold-items", True, dataset="movielens-1m").embedder == "fused"
+    own = DATASET_PRESETS[("cold-items", "hm")]["hybrid"]["weights"]
+    got = model_settings(["hybrid", "visual-popularity"], "cold-items", {}, "hm")
+    assert got["hybrid"]["weights"] == own and got["hybrid"]["components"] == ["als-visual", "visual-popularity"]
+    assert model_settings(["hybrid"], "cold-items", {}, "movielens-1m")["hybrid"]["weights"] == [1.0, 0.5]
+    mine = model_settings(["hybrid"], "cold-items", {"hybrid": {"weights": [2.0, 1.0]}}, "hm")
+    assert mine["hybrid"]["weights"] == [2.0, 1.0]  # --param wins
