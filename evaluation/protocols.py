@@ -58,7 +58,7 @@ COLD_ITEMS_CHOICE = (
     "als-visual + 0.5 x visual-popularity (prior weight 1-2) 0.799-0.801 against als-visual alone 0.7935. "
     "H&M: the vectors of the adapter head shipped for it beat raw and fused ones (visual-popularity 0.7019 / "
     "0.6576 / 0.6731 on seed 1), and its hybrid weighs als-visual 0.1 against visual-popularity 1 (AUC 0.7024 "
-    "and 0.7082 on seeds 1 and 2, against 0.6734 and 0.6734 for the 1 : 0.5 blend). "
+    "and 0.7082 on seeds 1 and 2; the protocol's 1 : 0.5 blend: 0.6734 on seed 1). "
     "Catalogs without any text keep the raw image vectors")
 
 
