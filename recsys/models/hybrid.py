@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from recsys.data import item_user_counts
 from recsys.data.holdout import split_entries
@@ -16,7 +15,7 @@ from .validation import mean_ndcg
 from .candidates import attach_saved, factor_indexes
 from .dense_blend import part_zscores
 from .linalg import first_columns
-from .weight_search import coordinate_ascent, dense_lister, validation_entries, wide_lister
+from .weight_search import coordinate_ascent, validation_entries, validation_lister
 
 
 #: the default sources: the strongest collaborative model, ALS whose item factors come from the
@@ -31,15 +30,14 @@ WIDE_CANDIDATES = 200
 class HybridRecommender(Recommender):
     """"Visually similar and you may like": a learned blend of several models.
 
-    Each component scores the whole catalog for a user; scores are standardised per user and
-    summed with weights ``w``: ``score = sum_c w_c * z(score_c)``. Components that cannot score
-    items without interactions (``scores_cold_items`` is False: pure collaborative filtering) are
-    stood in for on such items by the visual components (``als-visual`` places them in the collaborative factor
-    space, ``visual`` and ``vbpr`` read their image), so they compete with items with history.
+    Each component scores the whole catalog for a user; scores are standardised per user and summed with weights
+    ``w``: ``score = sum_c w_c * z(score_c)``. Components that cannot score items without interactions
+    (``scores_cold_items`` False: pure collaborative filtering) are stood in for on such items by the visual
+    components (``als-visual`` places them in the factor space, ``visual`` and ``vbpr`` read their image).
 
     With ``weights="auto"`` the weights are learned on a validation split of the training data
-    (``validation_fraction`` of each user's items, users with at least 5 items): coordinate
-    ascent on NDCG@10 over ``weight_grid``; the components are then refitted on all the data.
+    (``validation_fraction`` of each user's items, users with at least 5 items): coordinate ascent on NDCG@10
+    over ``weight_grid``; the components are then refitted on all the data.
 
     Parameters
     ----------
@@ -124,10 +122,9 @@ class HybridRecommender(Recommender):
         for c in self.components:
             p = dict((self.component_params or {}).get(c, {}))
             m = make_model(c, **p)
-            if "progress" in m.get_params() and "progress" not in p:
-                m.progress = self.progress
-            if "random_state" in m.get_params() and "random_state" not in p:
-                m.random_state = self.random_state
+            for shared in ("progress", "random_state"):  # the hybrid's own, unless the part's params say
+                if shared in m.get_params() and shared not in p:
+                    setattr(m, shared, getattr(self, shared))
             parts.append(m)
         return parts
 
@@ -168,24 +165,8 @@ class HybridRecommender(Recommender):
         if len(users) > most:
             users = np.sort(rng.choice(users, most, replace=False))
         cold = (item_user_counts(fit_X) == 0) & features.present
-        if wide:  # the lists as they will be made: from candidates, z-scored on a sample
-            blocked = None
-            if self.validation == "cold-items":  # users rank only the held-out items
-                blocked = np.ones(user_items.shape[1], bool)
-                blocked[held] = False
-            lists = wide_lister(self.parts_, cold, users, c=max(int(self.candidates or WIDE_CANDIDATES), 10),
-                                masks=(fit_X,) if self.validation == "random" else (), blocked=blocked)
-        else:
-            Z = part_zscores(users, [(1.0, m) for m in self.parts_], cold)
-            seen = fit_X[users]
-            if self.validation == "temporal":  # next-period purchases may be repurchases
-                seen = sp.csr_matrix(seen.shape, dtype=np.float32)
-            cols = None
-            if self.validation == "cold-items":  # users rank only the held-out items, none in their history
-                cols = np.sort(held)
-                Z = [z[:, cols] for z in Z]
-                seen = sp.csr_matrix((len(users), len(cols)), dtype=np.float32)
-            lists = dense_lister(Z, seen, cols)
+        lists = validation_lister(self.parts_, fit_X, users, held, cold, self.validation,
+                                  wide_candidates=max(int(self.candidates or WIDE_CANDIDATES), 10) if wide else 0)
         w, self.validation_ndcg_ = coordinate_ascent(lambda w: mean_ndcg(lists(w), val_X, users, 10), n,
                                                      self.weight_grid)
         return w

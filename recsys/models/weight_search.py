@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys.data import item_user_counts
 from recsys.data.holdout import choose_held, item_entries, random_entries, recent_entries
 
 from .candidate_blend import blended, candidate_blocks, top_entries
+from .dense_blend import part_zscores
 from .scoring import mask_pairs, topk
 
 LIST_LENGTH = 10
@@ -78,3 +80,28 @@ def wide_lister(parts, cold, users, *, c: int, masks=(), blocked=None):
             out[sel] = top_entries(C, blended(Z, w, bad), LIST_LENGTH)[0]
         return out
     return lists
+
+
+def validation_lister(parts, fit_X, users, held, cold, validation: str, *, wide_candidates: int = 0):
+    """The weight search's list maker for the validation ``users`` (see :func:`dense_lister`,
+    :func:`wide_lister`): from each part's ``wide_candidates`` candidates when > 0 (wide catalogs, lists
+    made as listing makes them), else from dense per-user z-scores. ``validation``: ``"cold-items"`` ranks
+    only the ``held`` items, ``"temporal"`` lets users' own items back (repurchases), ``"random"`` masks them.
+    """
+    if wide_candidates:
+        blocked = None
+        if validation == "cold-items":  # users rank only the held-out items
+            blocked = np.ones(fit_X.shape[1], bool)
+            blocked[held] = False
+        return wide_lister(parts, cold, users, c=wide_candidates,
+                           masks=(fit_X,) if validation == "random" else (), blocked=blocked)
+    Z = part_zscores(users, [(1.0, m) for m in parts], cold)
+    seen = fit_X[users]
+    if validation == "temporal":  # next-period purchases may be repurchases
+        seen = sp.csr_matrix(seen.shape, dtype=np.float32)
+    cols = None
+    if validation == "cold-items":  # users rank only the held-out items, none in their history
+        cols = np.sort(held)
+        Z = [z[:, cols] for z in Z]
+        seen = sp.csr_matrix((len(users), len(cols)), dtype=np.float32)
+    return dense_lister(Z, seen, cols)
