@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from recsys.io.atomic import atomic_write_text, default_mode
 from visual.devices import resolve_device
 
-from .contrastive import BatchPlan, codes, multi_positive_loss, partners
+from .contrastive import BatchPlan, code_names, codes, multi_positive_loss, partners
 from .item_features import ItemFeatures
 from .label_probs import append_label_features, fit_label_classifier, label_features, spread_labels
 
@@ -164,7 +164,7 @@ class VisualAdapter:
         if self.label_probs_weight:
             y = spread_labels(np.where(keep, lab, -1), g)
             self.classifier_ = fit_label_classifier(features.vectors, np.where(keep, y, -1), device=dev)
-            self.label_classes_ = [str(c) for c in _label_names(labels)]
+            self.label_classes_ = code_names(labels)
         return self
 
     def transform(self, features: ItemFeatures) -> ItemFeatures:
@@ -215,19 +215,11 @@ class VisualAdapter:
         tensors = {k: v.float() for k, v in load_file(str(path)).items()}
         head.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(_CLASSIFIER)})
         head.eval()
-        ad.classifier_, ad.label_classes_ = _load_classifier(path, tensors, ad.label_probs_weight), []
-        if ad.classifier_ is not None:
-            ad.label_classes_ = list(meta.get("label_classes", []))
+        ad.classifier_ = _load_classifier(path, tensors, ad.label_probs_weight)
+        ad.label_classes_ = list(meta.get("label_classes", [])) if ad.classifier_ is not None else []
         ad.head_, ad.in_dim_, ad.id_ = head, meta["in_dim"], meta["id"]
         ad.input_signature_ = meta.get("input", {})
         return ad
-
-
-def _label_names(labels) -> list:
-    """The category names in code order (as :func:`features.contrastive.codes` numbers them)."""
-    import pandas as pd
-    s = pd.Series(list(labels), dtype="object")
-    return list(pd.factorize(s.where(s.notna() & (s.astype(str) != ""), None), use_na_sentinel=True)[1])
 
 
 def _load_classifier(path: Path, tensors: dict, weight: float):

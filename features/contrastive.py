@@ -10,14 +10,22 @@ import numpy as np
 import torch
 
 
+def _factorized(values):
+    import pandas as pd
+    s = pd.Series(list(values), dtype="object")
+    return pd.factorize(s.where(s.notna() & (s.astype(str) != ""), None), use_na_sentinel=True)
+
+
 def codes(values) -> np.ndarray | None:
     """Dense codes for group/label values; -1 where missing (None, NaN or '')."""
     if values is None:
         return None
-    import pandas as pd
-    s = pd.Series(list(values), dtype="object")
-    out, _ = pd.factorize(s.where(s.notna() & (s.astype(str) != ""), None), use_na_sentinel=True)
-    return out.astype(np.int64)
+    return _factorized(values)[0].astype(np.int64)
+
+
+def code_names(values) -> list[str]:
+    """The distinct values in the order :func:`codes` numbers them (code ``i`` is ``code_names(values)[i]``)."""
+    return [str(v) for v in _factorized(values)[1]]
 
 
 def partners(pairs) -> dict[int, list[int]]:
