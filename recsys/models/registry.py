@@ -29,6 +29,7 @@ BUILTIN = (
     "recsys.models.cold_prior:NeighbourPopularityRecommender",
     "recsys.models.trend_transfer:TrendTransferRecommender",
     "recsys.models.trend_transfer:TrendRepurchaseRecommender",
+    "recsys.models.ranker:RankerRecommender",
 )
 
 _registry: dict[str, type] = {}

@@ -16,17 +16,7 @@ from recsys.vectors import normalize_rows
 
 from .base import Recommender
 from .scoring import topk
-
-
-def _decay(R: sp.csr_matrix | None, X: sp.csr_matrix, half_life: float) -> sp.csr_matrix:
-    """``X``'s pattern with ``2 ** (-(age - 1) / half_life)`` per pair (age: days since the pair's
-    latest event + 1); all ones without event times."""
-    W = X.astype(np.float32, copy=True).tocsr()
-    if R is not None and R.nnz == W.nnz:
-        W.data = np.exp2(-(R.data.astype(np.float32) - 1.0) / np.float32(half_life))
-    else:
-        W.data[:] = 1.0
-    return W
+from .visual_signals import decay_weights, kernel_taste, transferred_sales
 
 
 class TrendTransferRecommender(Recommender):
@@ -127,7 +117,7 @@ class TrendTransferRecommender(Recommender):
 
     def _fit(self, user_items, features):
         n = user_items.shape[1]
-        sales = np.asarray(_decay(self.recency_, user_items, self.trend_half_life_days).sum(axis=0),
+        sales = np.asarray(decay_weights(self.recency_, user_items, self.trend_half_life_days).sum(axis=0),
                            dtype=np.float32).ravel()
         if features is not None:
             self.item_vectors_ = normalize_rows(np.asarray(features.vectors, dtype=np.float32))
@@ -143,51 +133,21 @@ class TrendTransferRecommender(Recommender):
         self.trend_ = (trend / scale).astype(np.float32)
         self.sales_ = (sales / scale).astype(np.float32)  # on the trend's scale: what new photos inherit from
 
-    def _transferred(self, sales: np.ndarray, block: int = 1024) -> np.ndarray:
+    def _transferred(self, sales: np.ndarray) -> np.ndarray:
         """Sales each item inherits from the selling items whose ``neighbors`` nearest images it is among."""
-        E, present = self.item_vectors_, self.present_
-        out = np.zeros(len(sales), np.float64)
-        if not present.any() or sales.max() <= 0:
-            return out.astype(np.float32)
-        src = np.flatnonzero(present & (sales >= self.min_sales * sales.max()) & (sales > 0))
-        k = min(int(self.neighbors), int(present.sum()) - 1)
-        if k < 1:
-            return out.astype(np.float32)
-        for s in range(0, len(src), block):
-            b = src[s:s + block]
-            S = E[b] @ E.T
-            S[:, ~present] = -np.inf
-            S[np.arange(len(b)), b] = -np.inf  # an item does not pass its sales to itself
-            nb = np.argpartition(-S, k - 1, axis=1)[:, :k]
-            cos = np.take_along_axis(S, nb, axis=1)
-            w = np.exp((cos - 1.0) / self.temperature) * sales[b][:, None]
-            np.add.at(out, nb.ravel(), w.ravel())
-        return out.astype(np.float32)
+        return transferred_sales(self.item_vectors_, self.present_, sales, neighbors=self.neighbors,
+                                 temperature=self.temperature, min_sales=self.min_sales)
 
     def _taste(self, X: sp.csr_matrix, R: sp.csr_matrix | None) -> np.ndarray:
         """Recency-weighted kernel density of the rows' items (0 for items or users without a vector)."""
-        E, present = self.item_vectors_, self.present_
-        out = np.zeros((X.shape[0], X.shape[1]), np.float32)
-        W = _decay(R, X, self.personal_half_life_days).multiply(present[None, :].astype(np.float32)).tocsr()
-        W.eliminate_zeros()
-        s = np.asarray(W.sum(axis=1)).ravel()
-        W = sp.csr_matrix(sp.diags(1.0 / np.where(s > 0, s, 1.0)) @ W)
-        per_row = max(1.0, W.nnz / max(1, W.shape[0]))
-        step = max(1, int(32e6 // (max(1, E.shape[0]) * per_row)))  # |history| x n_items block <= ~32M floats
-        for a in range(0, W.shape[0], step):
-            Wb = W[a:a + step]
-            H = np.unique(Wb.indices)
-            if len(H):
-                K = np.exp((E[H] @ E.T - 1.0) / self.taste_temperature)
-                out[a:a + step] = np.asarray(Wb[:, H] @ K, dtype=np.float32)
-        out[:, ~present] = 0
-        return out
+        return kernel_taste(self.item_vectors_, self.present_, X, R, half_life=self.personal_half_life_days,
+                            temperature=self.taste_temperature)
 
     def _score_history(self, X, R):
         X = X.tocsr()
         sc = np.repeat(self.trend_[None, :] * np.float32(self.trend_weight), X.shape[0], axis=0)
         if self.own_weight > 0 and X.nnz:
-            own = _decay(R, X, self.own_half_life_days)
+            own = decay_weights(R, X, self.own_half_life_days)
             rows = np.repeat(np.arange(X.shape[0]), np.diff(own.indptr))
             sc[rows, own.indices] += np.float32(self.own_weight) * own.data
         if self.personal_weight > 0 and X.nnz and self.present_.any():

