@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recsys.io.npz import csr_arrays, csr_from_arrays
 from recsys.vectors import normalize_rows
 
 from .base import Recommender
 from .scoring import blocked_items, list_masks, topk_blocks
-from .ranker_features import FEATURE_NAMES, ITEM_FEATURES, Signals, candidate_features, item_table
+from .ranker_features import FEATURE_NAMES, ITEM_FEATURES, Signals, candidate_features, cooccurrence, item_table
 
 DAY = 86400.0
 #: score of items that are no candidate: below every candidate, ordered by recent sales
@@ -189,6 +190,7 @@ class RankerRecommender(Recommender):
         self.booster_ = lgb.train(params, ds, num_boost_round=int(self.n_estimators))
         self.item_table_ = item_table(i, end - t, w, n, self.item_vectors_, self.present_, self.groups_,
                                       self.categories_, sig)
+        self.cooc_ = cooccurrence(u, i, n_users, n)
 
     def _window(self, u, i, t, w, hist, lab, users, cut, n_users, n, sig):
         """Candidates, features and labels of one label window's users."""
@@ -204,8 +206,9 @@ class RankerRecommender(Recommender):
                           shape=X.shape)
         R.sort_indices()
         X.sort_indices()
+        cooc = cooccurrence(u[hist], i[hist], n_users, n)
         rows, items, F = candidate_features(X, R, table, self.item_vectors_, self.present_, self.groups_,
-                                            self.categories_, sig)
+                                            self.categories_, cooc, sig)
         bought = set(zip(pos[u[lab]].tolist(), i[lab].tolist()))
         y = np.fromiter(((r, c) in bought for r, c in zip(rows.tolist(), items.tolist())), bool, len(rows))
         covered = len(set(zip(rows[y].tolist(), items[y].tolist())))
@@ -216,7 +219,7 @@ class RankerRecommender(Recommender):
     def _score_history(self, X, R, allowed=None):
         X = X.tocsr()
         rows, items, F = candidate_features(X, R, self.item_table_, self.item_vectors_, self.present_, self.groups_,
-                                            self.categories_, self._signals(), allowed)
+                                            self.categories_, self.cooc_, self._signals(), allowed)
         decayed = self.item_table_[:, ITEM_FEATURES.index("sales_decayed")]
         base = FALLBACK + decayed / max(float(decayed.max()), 1e-12)
         out = np.repeat(base[None, :].astype(np.float32), X.shape[0], axis=0)
@@ -274,11 +277,15 @@ class RankerRecommender(Recommender):
         self.present_ = np.concatenate([self.present_, present])
         self.groups_ = np.concatenate([self.groups_, np.full(len(vecs), -1, np.int64)])
         self.categories_ = np.concatenate([self.categories_, np.full(len(vecs), -1, np.int64)])
+        m, C = self.cooc_.shape[0] + len(vecs), self.cooc_  # new items: bought with nothing yet
+        indptr = np.concatenate([C.indptr, np.full(len(vecs), C.nnz, C.indptr.dtype)])
+        self.cooc_ = sp.csr_matrix((C.data, C.indices, indptr), shape=(m, m))
 
     def _get_state(self):
         model = np.frombuffer(self.booster_.model_to_string().encode("utf-8"), np.uint8)
         return {"item_table": self.item_table_, "item_vectors": self.item_vectors_, "present": self.present_,
-                "groups": self.groups_, "categories": self.categories_, "booster": model}
+                "groups": self.groups_, "categories": self.categories_, "booster": model,
+                **csr_arrays(self.cooc_, "cooc.")}
 
     def _set_state(self, state):
         self.item_table_ = np.asarray(state["item_table"], np.float32)
@@ -286,6 +293,7 @@ class RankerRecommender(Recommender):
         self.present_ = np.asarray(state["present"]).astype(bool)
         self.groups_ = np.asarray(state["groups"], np.int64)
         self.categories_ = np.asarray(state["categories"], np.int64)
+        self.cooc_ = csr_from_arrays(state, "cooc.")
         text = np.asarray(state["booster"], np.uint8).tobytes().decode("utf-8")
         self.booster_ = _lightgbm().Booster(model_str=text)
         if self.booster_.feature_name() != list(FEATURE_NAMES):

@@ -25,7 +25,7 @@ from .visual_signals import kernel_taste, transferred_sales
 ITEM_FEATURES = ("sales_7", "sales_28", "sales_all", "sales_decayed", "sales_rank", "first_age", "last_age",
                  "is_new", "transfer", "group_sales", "group_items_sold", "category_share_of_sales")
 PAIR_FEATURES = ("own_count", "own_age", "taste", "max_cos", "last_cos", "group_own", "category_share",
-                 "history_length", "days_since_last", "from_popular", "from_trend", "from_taste")
+                 "history_length", "days_since_last", "from_popular", "from_trend", "from_taste", "cooc", "from_cooc")
 FEATURE_NAMES = ITEM_FEATURES + PAIR_FEATURES
 
 
@@ -40,6 +40,7 @@ class Signals:
     n_popular: int = 30
     n_trend: int = 30
     n_taste: int = 30
+    n_cooc: int = 20
 
 
 def _per_item(items, values, n, reduce):
@@ -89,6 +90,20 @@ def item_table(items: np.ndarray, ages: np.ndarray, weights: np.ndarray, n_items
     return np.column_stack(cols).astype(np.float32)
 
 
+def cooccurrence(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) -> sp.csr_matrix:
+    """``items x items`` cosine of co-interaction ("bought together"): users who had both, over the
+    geometric mean of each item's users; zero diagonal. From the events before a cut."""
+    B = sp.csr_matrix((np.ones(len(users), np.float32), (users, items)), shape=(n_users, n_items))
+    B.sum_duplicates()
+    B.data[:] = 1
+    n = np.asarray(B.sum(axis=0)).ravel()
+    C = (B.T @ B).tocsr()
+    C.setdiag(0)
+    C.eliminate_zeros()
+    scale = 1.0 / np.sqrt(np.maximum(n, 1)).astype(np.float32)
+    return sp.csr_matrix(sp.diags(scale) @ C @ sp.diags(scale), dtype=np.float32)
+
+
 def code_matrix(codes: np.ndarray) -> sp.csr_matrix:
     """``items x codes`` 0/1 membership (items with code -1 in no column)."""
     ok = np.flatnonzero(codes >= 0)
@@ -125,13 +140,13 @@ def _cosines(E, present, Xb, Rb):
 
 
 def candidate_features(X: sp.csr_matrix, R: sp.csr_matrix | None, table: np.ndarray, vectors: np.ndarray,
-                       present: np.ndarray, groups: np.ndarray, categories: np.ndarray, sig: Signals,
-                       allowed: np.ndarray | None = None):
+                       present: np.ndarray, groups: np.ndarray, categories: np.ndarray, cooc: sp.csr_matrix,
+                       sig: Signals, allowed: np.ndarray | None = None):
     """Candidates of each row of ``X`` and their features.
 
     Returns ``(rows, items, F)``: row and item index of every candidate pair and the
-    ``(pairs, len(FEATURE_NAMES))`` float32 features. ``allowed``: optional boolean mask of the items
-    that may be candidates."""
+    ``(pairs, len(FEATURE_NAMES))`` float32 features. ``cooc``: the :func:`cooccurrence` matrix at the
+    cut. ``allowed``: optional boolean mask of the items that may be candidates."""
     X = X.tocsr()
     n = X.shape[1]
     R = R.tocsr() if R is not None else None
@@ -153,6 +168,13 @@ def candidate_features(X: sp.csr_matrix, R: sp.csr_matrix | None, table: np.ndar
         mask = (own > 0) | (sib > 0)
         mask[:, pop] = True
         mask[:, tre] = True
+        co = np.asarray((B @ cooc).todense(), np.float32)
+        ct = _top(np.where(ok[None, :] & (co > 0), co, -np.inf), sig.n_cooc)
+        from_cooc = np.zeros_like(mask)
+        rows = np.repeat(np.arange(Xb.shape[0]), ct.shape[1])
+        sel = np.isfinite(np.take_along_axis(np.where(co > 0, co, -np.inf), ct, axis=1)).ravel()
+        from_cooc[rows[sel], ct.ravel()[sel]] = True
+        mask |= from_cooc
         from_pop = np.zeros(n, bool)
         from_pop[pop] = True
         from_trend = np.zeros(n, bool)
@@ -183,7 +205,7 @@ def candidate_features(X: sp.csr_matrix, R: sp.csr_matrix | None, table: np.ndar
         pair = np.column_stack([
             own[r, i], np.where(own[r, i] > 0, age[r, i] - 1, np.nan), taste[r, i], mx[r, i], last[r, i],
             sib[r, i] - (own[r, i] > 0) * (groups[i] >= 0), cat_share, hist[r], recent[r],
-            from_pop[i], from_trend[i], from_taste[r, i]]).astype(np.float32)
+            from_pop[i], from_trend[i], from_taste[r, i], co[r, i], from_cooc[r, i]]).astype(np.float32)
         out_r.append(r + a)
         out_i.append(i)
         out_f.append(np.hstack([table[i], pair]))

@@ -9,7 +9,7 @@ from features import ItemFeatures
 from recsys.data import Catalog, Dataset, Interactions
 from recsys.models import Recommender, make_model
 from recsys.models.ranker import FALLBACK
-from recsys.models.ranker_features import FEATURE_NAMES
+from recsys.models.ranker_features import ITEM_FEATURES
 
 DAY = 86400
 T0 = 1_600_000_000
@@ -75,7 +75,7 @@ def test_new_arrivals_that_match_the_history_are_listed():
     assert np.mean([style[data.items.to_index(i)] == home[u] for u, row in zip(users, ids) for i in row]) > 0.6
     # without pixels the same learner cannot tell one unsold article from another
     blind = shares(make_model("ranker", use_images=False, **FAST).fit(data))
-    assert blind[0] < 0.15 and blind[1] < 0.05
+    assert blind[1] < 0.05  # (co-purchases still find sold articles of the style: blind[0] is not ~0)
 
 
 def _variants_shop(seed=1, n_users=150, n_products=200, days=84):
@@ -119,7 +119,8 @@ def test_a_planted_catalog_signal_is_learned():
     without = make_model("ranker", group_column=None, **FAST).fit(data, feats)
     gain = dict(zip(with_codes.booster_.feature_name(), with_codes.booster_.feature_importance("gain")))
     assert gain["group_own"] == max(gain.values())  # the planted signal carries the trees
-    assert sibling_share(with_codes) > 0.35 > 0.05 > sibling_share(without)
+    # without the column only co-purchases of other shoppers hint at a product's other colours
+    assert sibling_share(with_codes) > 0.35 > 0.15 > sibling_share(without)
 
 
 def test_save_load_and_new_items(tmp_path):
@@ -137,7 +138,7 @@ def test_save_load_and_new_items(tmp_path):
     m2.add_items(["fresh"], ItemFeatures(v[None, :], np.ones(1, bool)))
     ids, sc = m2.recommend(u, k=m2.n_items)
     assert "fresh" in ids.tolist() and np.isfinite(sc[ids.tolist().index("fresh")])
-    assert m2.item_table_.shape == (m2.n_items, len(FEATURE_NAMES) - 12)
+    assert m2.item_table_.shape == (m2.n_items, len(ITEM_FEATURES)) and m2.cooc_.shape == (m2.n_items,) * 2
 
 
 def test_bad_input_is_refused_with_a_reason():
