@@ -15,19 +15,13 @@ from recsys.vectors import normalize_rows
 
 from .base import Recommender
 from .scoring import blocked_items, list_masks, topk_blocks
-from .ranker_features import FEATURE_NAMES, ITEM_FEATURES, Signals, candidate_features, cooccurrence, item_table
+from .ranker_features import (FEATURE_NAMES, ITEM_FEATURES, ItemContext, Signals, candidate_features, cooccurrence,
+                              item_table)
+from .ranker_training import lightgbm, train_trees, window_rows
 
 DAY = 86400.0
 #: score of items that are no candidate: below every candidate, ordered by recent sales
 FALLBACK = -1e4
-
-
-def _lightgbm():
-    try:
-        import lightgbm
-    except ImportError:  # pragma: no cover - a core dependency
-        raise ImportError("the ranker needs LightGBM: pip install lightgbm") from None
-    return lightgbm
 
 
 def _codes(catalog, column) -> np.ndarray | None:
@@ -67,7 +61,9 @@ class RankerRecommender(Recommender):
         Read item vectors (taste, look-alike transfer, cosines). False: the non-visual ablation.
     random_state : int
     n_jobs : int
-        LightGBM threads (0: its default).
+        LightGBM threads for training and scoring (0: OpenMP's default, all cores). One by default: the
+        training sets are small, and OpenMP threads spin when the cores are shared (a 2-core machine
+        under load trained 18x slower with 2 threads than with 1).
 
     Attributes (after fit)
     ----------------------
@@ -85,7 +81,7 @@ class RankerRecommender(Recommender):
                  category_column: str | None = "category", objective: str = "lambdarank",
                  n_estimators: int = 150, learning_rate: float = 0.05,
                  num_leaves: int = 15, min_child_samples: int = 20, use_images: bool = True,
-                 random_state: int = 0, n_jobs: int = 0):
+                 random_state: int = 0, n_jobs: int = 1):
         self.label_days = label_days
         self.windows = windows
         self.n_popular = n_popular
@@ -161,70 +157,37 @@ class RankerRecommender(Recommender):
         else:
             self.item_vectors_, self.present_ = np.zeros((n, 0), np.float32), np.zeros(n, bool)
         u, i, t, w = events
-        end = float(t.max())
-        sig = self._signals()
+        end, sig, ctx = float(t.max()), self._signals(), self._context()
         blocks, self.training_ = [], []
         for k in range(1, int(self.windows) + 1):
-            cut = end + 1e-6 - k * float(self.label_days)
-            hist, lab = t < cut, (t >= cut) & (t < cut + float(self.label_days))
-            users = np.unique(u[lab])
-            if not hist.any() or not len(users):
-                continue
-            rows, items, F, y = self._window(u, i, t, w, hist, lab, users, cut, n_users, n, sig)
-            blocks.append((rows + k * n_users, F, y))  # (window, user) groups
+            got = window_rows(events, end + 1e-6 - k * float(self.label_days), float(self.label_days), n_users, ctx,
+                              sig)
+            if got is not None:
+                blocks.append((got[0] + k * n_users, got[1], got[2]))  # queries: (window, user)
+                self.training_.append(got[3])
         if not any(b[2].sum() for b in blocks):
             raise ValueError(f"no label window of {self.label_days} days had an interaction among the candidates "
                              "(too little history before the windows): lower label_days or windows")
-        rows = np.concatenate([b[0] for b in blocks])
-        F, y = np.vstack([b[1] for b in blocks]), np.concatenate([b[2] for b in blocks])
-        keep = np.isin(rows, np.unique(rows[y > 0]))  # queries without a positive teach LambdaRank nothing
-        rows, F, y = rows[keep], F[keep], y[keep]
-        _, sizes = np.unique(rows, return_counts=True)  # rows are grouped: blocks come sorted by (window, user)
-        lgb = _lightgbm()
-        params = {"objective": self.objective, "learning_rate": float(self.learning_rate),
-                  "num_leaves": int(self.num_leaves), "min_data_in_leaf": int(self.min_child_samples),
-                  "seed": int(self.random_state), "deterministic": True, "force_row_wise": True,
-                  "num_threads": int(self.n_jobs), "verbose": -1, "lambdarank_truncation_level": 20}
-        group = sizes if self.objective == "lambdarank" else None
-        ds = lgb.Dataset(F, label=y, group=group, feature_name=list(FEATURE_NAMES), free_raw_data=True)
-        self.booster_ = lgb.train(params, ds, num_boost_round=int(self.n_estimators))
-        self.item_table_ = item_table(i, end - t, w, n, self.item_vectors_, self.present_, self.groups_,
-                                      self.categories_, sig)
+        self.booster_ = train_trees(np.concatenate([b[0] for b in blocks]), np.vstack([b[1] for b in blocks]),
+                                    np.concatenate([b[2] for b in blocks]), objective=self.objective,
+                                    n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                    num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                                    random_state=self.random_state, n_jobs=self.n_jobs)
+        self.item_table_ = item_table(i, end - t, w, n, ctx, sig)
         self.cooc_ = cooccurrence(u, i, n_users, n)
 
-    def _window(self, u, i, t, w, hist, lab, users, cut, n_users, n, sig):
-        """Candidates, features and labels of one label window's users."""
-        table = item_table(i[hist], cut - t[hist], w[hist], n, self.item_vectors_, self.present_, self.groups_,
-                           self.categories_, sig)
-        pos = np.full(n_users, -1, np.int64)
-        pos[users] = np.arange(len(users))
-        h = hist & (pos[u] >= 0)
-        X = sp.csr_matrix((w[h], (pos[u[h]], i[h])), shape=(len(users), n))
-        X.sum_duplicates()
-        age = pd.DataFrame({"r": pos[u[h]], "c": i[h], "a": cut - t[h] + 1.0}).groupby(["r", "c"])["a"].min()
-        R = sp.csr_matrix((age.to_numpy(np.float32), (age.index.get_level_values(0), age.index.get_level_values(1))),
-                          shape=X.shape)
-        R.sort_indices()
-        X.sort_indices()
-        cooc = cooccurrence(u[hist], i[hist], n_users, n)
-        rows, items, F = candidate_features(X, R, table, self.item_vectors_, self.present_, self.groups_,
-                                            self.categories_, cooc, sig)
-        bought = set(zip(pos[u[lab]].tolist(), i[lab].tolist()))
-        y = np.fromiter(((r, c) in bought for r, c in zip(rows.tolist(), items.tolist())), bool, len(rows))
-        covered = len(set(zip(rows[y].tolist(), items[y].tolist())))
-        self.training_.append({"cut_day": round(cut, 3), "users": int(len(users)), "rows": int(len(rows)),
-                               "positives": int(y.sum()), "candidate_recall": round(covered / max(1, len(bought)), 4)})
-        return users[rows], items, F, y.astype(np.float32)
+    def _context(self) -> ItemContext:
+        return ItemContext(self.item_vectors_, self.present_, self.groups_, self.categories_)
 
     def _score_history(self, X, R, allowed=None):
         X = X.tocsr()
-        rows, items, F = candidate_features(X, R, self.item_table_, self.item_vectors_, self.present_, self.groups_,
-                                            self.categories_, self.cooc_, self._signals(), allowed)
+        rows, items, F = candidate_features(X, R, self.item_table_, self._context(), self.cooc_, self._signals(),
+                                            allowed)
         decayed = self.item_table_[:, ITEM_FEATURES.index("sales_decayed")]
         base = FALLBACK + decayed / max(float(decayed.max()), 1e-12)
         out = np.repeat(base[None, :].astype(np.float32), X.shape[0], axis=0)
         if len(rows):
-            out[rows, items] = self.booster_.predict(F).astype(np.float32)
+            out[rows, items] = self.booster_.predict(F, num_threads=int(self.n_jobs)).astype(np.float32)
         return out
 
     def recommend_index(self, user_index, k: int = 10, exclude_seen: bool = True, *, candidates=None, exclude=None,
@@ -295,7 +258,28 @@ class RankerRecommender(Recommender):
         self.categories_ = np.asarray(state["categories"], np.int64)
         self.cooc_ = csr_from_arrays(state, "cooc.")
         text = np.asarray(state["booster"], np.uint8).tobytes().decode("utf-8")
-        self.booster_ = _lightgbm().Booster(model_str=text)
+        self.booster_ = lightgbm().Booster(model_str=text)
         if self.booster_.feature_name() != list(FEATURE_NAMES):
             raise ValueError("the saved ranker's trees were trained on other features than this version computes; "
                              "refit it")
+
+
+class NonVisualRankerRecommender(RankerRecommender):
+    """The non-visual ablation of :class:`RankerRecommender` (``use_images=False``): the same learner,
+    candidates and features without the item vectors (no taste, cosines or look-alike transfer).
+
+    Parameters
+    ----------
+    See :class:`RankerRecommender`.
+    """
+
+    name = "ranker-nonvisual"
+
+    def __init__(self, label_days: float = 28.0, windows: int = 3, n_popular: int = 30, n_trend: int = 30,
+                 n_taste: int = 30, group_column: str | None = "product_code",
+                 category_column: str | None = "category", objective: str = "lambdarank",
+                 n_estimators: int = 150, learning_rate: float = 0.05,
+                 num_leaves: int = 15, min_child_samples: int = 20, use_images: bool = False,
+                 random_state: int = 0, n_jobs: int = 1):
+        super().__init__(label_days, windows, n_popular, n_trend, n_taste, group_column, category_column, objective,
+                         n_estimators, learning_rate, num_leaves, min_child_samples, use_images, random_state, n_jobs)

@@ -30,6 +30,16 @@ FEATURE_NAMES = ITEM_FEATURES + PAIR_FEATURES
 
 
 @dataclass(frozen=True)
+class ItemContext:
+    """What the ranker knows of the catalog: L2-normalised item vectors (``(n, 0)`` without images),
+    which items have one, and integer codes of each item's group and category (-1: none)."""
+    vectors: np.ndarray
+    present: np.ndarray
+    groups: np.ndarray
+    categories: np.ndarray
+
+
+@dataclass(frozen=True)
 class Signals:
     """Fixed settings of the signals the ranker learns to weigh (not learned themselves)."""
     trend_half_life: float = 7.0
@@ -65,12 +75,12 @@ def _group_sums(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def item_table(items: np.ndarray, ages: np.ndarray, weights: np.ndarray, n_items: int, vectors: np.ndarray,
-               present: np.ndarray, groups: np.ndarray, categories: np.ndarray, sig: Signals) -> np.ndarray:
+def item_table(items: np.ndarray, ages: np.ndarray, weights: np.ndarray, n_items: int, ctx: ItemContext,
+               sig: Signals) -> np.ndarray:
     """``(n_items, len(ITEM_FEATURES))`` float32 statistics from events before a cut.
 
-    ``items``, ``ages`` (days before the cut, >= 0), ``weights``: one entry per event. ``groups`` and
-    ``categories``: integer codes per item (-1: none)."""
+    ``items``, ``ages`` (days before the cut, >= 0), ``weights``: one entry per event."""
+    vectors, present, groups, categories = ctx.vectors, ctx.present, ctx.groups, ctx.categories
     w = np.asarray(weights, np.float64)
     cnt = lambda m: np.bincount(items[m], weights=w[m], minlength=n_items)  # noqa: E731
     sales_7, sales_28, sales_all = cnt(ages < 7), cnt(ages < 28), cnt(np.ones(len(items), bool))
@@ -139,14 +149,14 @@ def _cosines(E, present, Xb, Rb):
     return mx, last
 
 
-def candidate_features(X: sp.csr_matrix, R: sp.csr_matrix | None, table: np.ndarray, vectors: np.ndarray,
-                       present: np.ndarray, groups: np.ndarray, categories: np.ndarray, cooc: sp.csr_matrix,
-                       sig: Signals, allowed: np.ndarray | None = None):
+def candidate_features(X: sp.csr_matrix, R: sp.csr_matrix | None, table: np.ndarray, ctx: ItemContext,
+                       cooc: sp.csr_matrix, sig: Signals, allowed: np.ndarray | None = None):
     """Candidates of each row of ``X`` and their features.
 
     Returns ``(rows, items, F)``: row and item index of every candidate pair and the
     ``(pairs, len(FEATURE_NAMES))`` float32 features. ``cooc``: the :func:`cooccurrence` matrix at the
     cut. ``allowed``: optional boolean mask of the items that may be candidates."""
+    vectors, present, groups, categories = ctx.vectors, ctx.present, ctx.groups, ctx.categories
     X = X.tocsr()
     n = X.shape[1]
     R = R.tocsr() if R is not None else None

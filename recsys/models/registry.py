@@ -30,6 +30,7 @@ BUILTIN = (
     "recsys.models.trend_transfer:TrendTransferRecommender",
     "recsys.models.trend_transfer:TrendRepurchaseRecommender",
     "recsys.models.ranker:RankerRecommender",
+    "recsys.models.ranker:NonVisualRankerRecommender",
 )
 
 _registry: dict[str, type] = {}

@@ -74,7 +74,9 @@ def test_new_arrivals_that_match_the_history_are_listed():
     assert set(ids.ravel()) <= new and (sc > FALLBACK / 2).all()
     assert np.mean([style[data.items.to_index(i)] == home[u] for u, row in zip(users, ids) for i in row]) > 0.6
     # without pixels the same learner cannot tell one unsold article from another
-    blind = shares(make_model("ranker", use_images=False, **FAST).fit(data))
+    ablation = make_model("ranker-nonvisual", **FAST)
+    assert not (ablation.uses_visual or ablation.requires_features or ablation.scores_cold_items)
+    blind = shares(ablation.fit(data))
     assert blind[1] < 0.05  # (co-purchases still find sold articles of the style: blind[0] is not ~0)
 
 
