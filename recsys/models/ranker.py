@@ -14,7 +14,7 @@ from recsys.io.npz import csr_arrays, csr_from_arrays
 from recsys.vectors import normalize_rows
 
 from .base import Recommender
-from .scoring import blocked_items, list_masks, topk_blocks
+from .scoring import blocked_items, list_masks, topk, topk_blocks
 from .ranker_features import (FEATURE_NAMES, ITEM_FEATURES, ItemContext, Signals, candidate_features, cooccurrence,
                               item_table)
 from .ranker_training import lightgbm, train_trees, window_rows
@@ -209,6 +209,20 @@ class RankerRecommender(Recommender):
         return topk_blocks(score, np.asarray(user_index, np.int64), k, n_items=self.n_items, blocked=blocked,
                            masks=list_masks(self.user_items_ if exclude_seen else None, exclude),
                            batch_size=batch_size, n_jobs=n_jobs)
+
+    def similar_items_index(self, item_index, k=10, allowed=None):
+        """Visual neighbours when images are used; else the items most often bought together with each
+        (co-interaction cosine), then recent best sellers."""
+        if self.uses_visual:
+            return super().similar_items_index(item_index, k, allowed)
+        self._check_fitted()
+        item_index = np.asarray(item_index, np.int64)
+        decayed = self.item_table_[:, ITEM_FEATURES.index("sales_decayed")]
+        sc = self.cooc_[item_index].toarray() + 1e-6 * decayed / max(float(decayed.max()), 1e-12)
+        sc[np.arange(len(item_index)), item_index] = -np.inf
+        if allowed is not None:
+            sc[:, ~np.asarray(allowed, bool)] = -np.inf
+        return topk(sc.astype(np.float32), k)
 
     def _item_vectors(self):
         return (self.item_vectors_, self.present_) if self.uses_visual else None
