@@ -54,8 +54,9 @@ class RankerRecommender(Recommender):
         Candidates per user from recent sales, from recent + inherited sales, and from visual taste.
     group_column, category_column : str or None
         Catalog columns of the item groups (colour variants) and categories; None: not used.
-    objective : {"lambdarank", "binary"}
-        LightGBM objective: a listwise ranking loss per (window, user), or a purchase classifier.
+    objective : {"binary", "lambdarank"}
+        LightGBM objective: a purchase classifier, or a listwise ranking loss per (window, user). The
+        defaults (binary, 6 windows) were chosen on H&M validation folds (see benchmarks/RESULTS.md).
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings.
     use_images : bool
         Read item vectors (taste, look-alike transfer, cosines). False: the non-visual ablation.
@@ -76,9 +77,9 @@ class RankerRecommender(Recommender):
     name = "ranker"
     uses_recency = True
 
-    def __init__(self, label_days: float = 28.0, windows: int = 3, n_popular: int = 30, n_trend: int = 30,
+    def __init__(self, label_days: float = 28.0, windows: int = 6, n_popular: int = 30, n_trend: int = 30,
                  n_taste: int = 30, group_column: str | None = "product_code",
-                 category_column: str | None = "category", objective: str = "lambdarank",
+                 category_column: str | None = "category", objective: str = "binary",
                  n_estimators: int = 150, learning_rate: float = 0.05,
                  num_leaves: int = 15, min_child_samples: int = 20, use_images: bool = True,
                  random_state: int = 0, n_jobs: int = 1):
@@ -289,9 +290,9 @@ class NonVisualRankerRecommender(RankerRecommender):
 
     name = "ranker-nonvisual"
 
-    def __init__(self, label_days: float = 28.0, windows: int = 3, n_popular: int = 30, n_trend: int = 30,
+    def __init__(self, label_days: float = 28.0, windows: int = 6, n_popular: int = 30, n_trend: int = 30,
                  n_taste: int = 30, group_column: str | None = "product_code",
-                 category_column: str | None = "category", objective: str = "lambdarank",
+                 category_column: str | None = "category", objective: str = "binary",
                  n_estimators: int = 150, learning_rate: float = 0.05,
                  num_leaves: int = 15, min_child_samples: int = 20, use_images: bool = False,
                  random_state: int = 0, n_jobs: int = 1):

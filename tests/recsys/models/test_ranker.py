@@ -103,7 +103,8 @@ def _variants_shop(seed=1, n_users=150, n_products=200, days=84):
     return data, feats
 
 
-def test_a_planted_catalog_signal_is_learned():
+@pytest.mark.parametrize("objective", ["binary", "lambdarank"])
+def test_a_planted_catalog_signal_is_learned(objective):
     """Buying one colour predicts buying another of the same product: the ranker reads the catalog's
     product code, learns that, and lists the other colours; without the column it cannot."""
     data, feats = _variants_shop()
@@ -117,8 +118,8 @@ def test_a_planted_catalog_signal_is_learned():
             out.append(np.mean([i is not None and i[:7] in bought for i in row]))
         return float(np.mean(out))
 
-    with_codes = make_model("ranker", **FAST).fit(data, feats)
-    without = make_model("ranker", group_column=None, **FAST).fit(data, feats)
+    with_codes = make_model("ranker", objective=objective, **FAST).fit(data, feats)
+    without = make_model("ranker", objective=objective, group_column=None, **FAST).fit(data, feats)
     gain = dict(zip(with_codes.booster_.feature_name(), with_codes.booster_.feature_importance("gain")))
     assert gain["group_own"] == max(gain.values())  # the planted signal carries the trees
     # without the column only co-purchases of other shoppers hint at a product's other colours
