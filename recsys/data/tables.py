@@ -129,6 +129,15 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.df)
 
+    def codes(self, column: str | None) -> np.ndarray | None:
+        """Integer codes of a metadata column, one per item (equal values share a code; -1 where the
+        item has no value), e.g. ``product_code`` (colour variants) or ``category``; None when the
+        catalog has no such column."""
+        if not column or column not in self.df.columns:
+            return None
+        codes, _ = pd.factorize(self.df[column].astype("string"), use_na_sentinel=True)
+        return codes.astype(np.int64)
+
     def image_paths(self) -> list[Path | None]:
         """Image path of each item: None where the catalog gives none or the path is refused
         (see :meth:`refused_images`)."""

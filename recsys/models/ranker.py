@@ -7,7 +7,6 @@ trees trained on the last weeks of the training data.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from recsys.io.npz import csr_arrays, csr_from_arrays
@@ -22,13 +21,6 @@ from .ranker_training import lightgbm, train_trees, window_rows
 DAY = 86400.0
 #: score of items that are no candidate: below every candidate, ordered by recent sales
 FALLBACK = -1e4
-
-
-def _codes(catalog, column) -> np.ndarray | None:
-    if catalog is None or not column or column not in catalog.df.columns:
-        return None
-    codes, _ = pd.factorize(catalog.df[column].astype("string"), use_na_sentinel=True)
-    return codes.astype(np.int64)
 
 
 class RankerRecommender(Recommender):
@@ -134,7 +126,7 @@ class RankerRecommender(Recommender):
         known = ts >= 0
         self._events = (data.user_index[known], data.item_index[known], ts[known] / DAY,
                         df["weight"].to_numpy(np.float64)[known])
-        self._catalog_codes = (_codes(data.catalog, self.group_column), _codes(data.catalog, self.category_column))
+        self._catalog_codes = (data.catalog.codes(self.group_column), data.catalog.codes(self.category_column))
         try:
             return super().fit(data, features)
         finally:
