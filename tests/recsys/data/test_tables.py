@@ -209,3 +209,11 @@ def test_empty_file_folder_and_non_utf8_are_named(tmp_path):
     g.write_bytes("item_id,title\na,caf\xe9\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"latin\.csv: not UTF-8"):
         load_catalog(g)
+
+
+def test_catalog_codes_group_equal_values_and_mark_missing_ones():
+    cat = Catalog.from_frame(pd.DataFrame({"item_id": ["a1", "a2", "b1", "c1"],
+                                           "product_code": ["0001", "0001", "0002", None]}))
+    codes = cat.codes("product_code")
+    assert codes[0] == codes[1] != codes[2] and codes[3] == -1 and codes.dtype == np.int64
+    assert cat.codes("colour") is None and cat.codes(None) is None
