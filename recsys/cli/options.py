@@ -63,8 +63,10 @@ def store_dir(cache: Path, embedder) -> Path:
 def make_embedder(args):
     """The :class:`visual.ImageEmbedder` the embedding options describe."""
     from visual import ImageEmbedder
+    from visual.backbones import native_input_size
+    size = getattr(args, "input_size", None) or native_input_size(args.backbone)
     return ImageEmbedder(args.backbone, args.weights, device=args.device, batch_size=args.batch_size,
-                         preprocess=args.preprocess)
+                         preprocess=args.preprocess, input_size=size)
 
 
 def add_embed_args(p):
@@ -73,6 +75,9 @@ def add_embed_args(p):
                    help="efficientnet_lite0 (offline default), efficientnet_lite1/2 (offline with visrec[backbones]) "
                         "or a torchvision model name, e.g. resnet50")
     g.add_argument("--weights", default=None, help="backbone weights: local file, URL or torchvision tag")
+    g.add_argument("--input-size", type=positive_int, default=None,
+                   help="square input side in pixels (default: the backbone's own, 224; 240/260 for "
+                        "efficientnet_lite1/2); vectors of different sizes are kept apart")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda")
     g.add_argument("--batch-size", type=positive_int, default=32)
     g.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])

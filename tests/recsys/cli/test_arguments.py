@@ -12,6 +12,7 @@ from recsys.cli import main
     (["compare", "--a", "a", "--b", "b", "--test", "t", "--out", "o", "--alpha", "1"], "--alpha: must be above 0.0"),
     (["evaluate", "--out", "o", "--test-fraction", "1.5"], "--test-fraction: must be above 0.0 and below 1.0"),
     (["embed", "--images-root", "x", "--out", "o", "--batch-size", "ten"], "--batch-size: expected a whole number"),
+    (["embed", "--images-root", "x", "--out", "o", "--input-size", "0"], "--input-size: must be at least 1"),
 ])
 def test_out_of_range_arguments_are_named(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
@@ -54,3 +55,17 @@ def test_folder_with_a_non_utf8_file_name_keeps_the_others(tmp_path, capsys):
     assert main(["similar", "--images-root", str(tmp_path), "--out", str(out), "--cache", str(tmp_path / "c")]) == 0
     assert "not valid UTF-8, rename it: caf\\xe9.png" in capsys.readouterr().err
     assert [json.loads(x)["item_id"] for x in out.read_text().splitlines()] == ["b", "c"]
+
+
+def test_input_size_defaults_to_the_backbones_own_and_keeps_its_own_store(tmp_path):
+    from argparse import Namespace
+
+    from recsys.cli.options import make_embedder, store_dir
+    ns = Namespace(backbone="efficientnet_lite1", weights=None, device="cpu", batch_size=4, preprocess="pad",
+                   input_size=None)
+    assert make_embedder(ns).input_size == 240  # EfficientNet-Lite1 was trained at 240 px
+    ns.backbone = "efficientnet_lite0"
+    assert make_embedder(ns).input_size == 224
+    ns.input_size = 96
+    emb = make_embedder(ns)
+    assert emb.input_size == 96 and store_dir(tmp_path, emb).name == "efficientnet_lite0-pad-96"
