@@ -1,7 +1,7 @@
-"""A learned ranker over candidates from every source (LightGBM LambdaRank), as in the solutions that won
-H&M's own Kaggle competition: repurchases, what sells now, what looks like what sells, what looks like
-what the shopper bought, and the other colour variants of their products, weighed by gradient-boosted
-trees trained on the last weeks of the training data.
+"""A learned ranker over candidates from every source (LightGBM trees: a purchase classifier or
+LambdaRank), as in the solutions that won H&M's own Kaggle competition: repurchases, what sells now, what
+looks like what sells, what looks like what the shopper bought, items bought together and the other colour
+variants of their products, weighed by gradient-boosted trees trained on the last weeks of the training data.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ FALLBACK = -1e4
 
 
 class RankerRecommender(Recommender):
-    """LightGBM LambdaRank over candidates, trained on the training data's own last weeks.
+    """LightGBM trees over candidates, trained on the training data's own last weeks.
 
     ``fit`` cuts the training events at ``windows`` successive dates ``label_days`` apart (the last
     cut ``label_days`` before the end of the data): at each cut, the candidates of every user who
