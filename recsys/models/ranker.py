@@ -17,6 +17,7 @@ from .scoring import blocked_items, list_masks, topk, topk_blocks
 from .ranker_features import (FEATURE_NAMES, ITEM_FEATURES, ItemContext, Signals, candidate_features, cooccurrence,
                               item_table)
 from .ranker_training import lightgbm, train_trees, window_rows
+from .visual_signals import inherited_sales
 
 DAY = 86400.0
 #: score of items that are no candidate: below every candidate, ordered by recent sales
@@ -235,13 +236,9 @@ class RankerRecommender(Recommender):
         sig = self._signals()
         decayed = self.item_table_[:, ITEM_FEATURES.index("sales_decayed")]
         src = np.flatnonzero(self.present_ & (decayed > 0))
-        if len(src) and present.any():
-            S = vecs @ self.item_vectors_[src].T
-            k = min(sig.neighbors, len(src))
-            nb = np.argpartition(-S, k - 1, axis=1)[:, :k]
-            cos = np.take_along_axis(S, nb, axis=1)
-            got = (np.exp((cos - 1.0) / sig.temperature) * decayed[src][nb]).sum(axis=1)
-            new[:, ITEM_FEATURES.index("transfer")] = np.where(present, got, 0)
+        got = inherited_sales(vecs, self.item_vectors_[src], decayed[src], neighbors=sig.neighbors,
+                              temperature=sig.temperature)
+        new[:, ITEM_FEATURES.index("transfer")] = np.where(present, got, 0)
         self.item_table_ = np.vstack([self.item_table_, new])
         self.item_vectors_ = np.vstack([self.item_vectors_, vecs])
         self.present_ = np.concatenate([self.present_, present])

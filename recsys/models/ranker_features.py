@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .visual_signals import kernel_taste, transferred_sales
+from .visual_signals import taste_from_similarities, taste_weights, transferred_sales
 
 ITEM_FEATURES = ("sales_7", "sales_28", "sales_all", "sales_decayed", "sales_rank", "first_age", "last_age",
                  "is_new", "transfer", "group_sales", "group_items_sold", "category_share_of_sales")
@@ -126,16 +126,11 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return np.argpartition(-scores, n - 1, axis=-1)[..., :n] if n > 0 else np.zeros(scores.shape[:-1] + (0,), int)
 
 
-def _cosines(E, present, Xb, Rb):
-    """Per row: max cosine of every item to the row's items, and to its most recent item(s)."""
-    n = E.shape[0]
-    mx = np.full((Xb.shape[0], n), np.nan, np.float32)
-    last = np.full((Xb.shape[0], n), np.nan, np.float32)
-    H = np.unique(Xb.indices[present[Xb.indices]]) if Xb.nnz else np.zeros(0, int)
-    if not len(H):
-        return mx, last
-    S = E[H] @ E.T
-    pos = {h: p for p, h in enumerate(H)}
+def _cosines(S, pos, present, Xb, Rb):
+    """Per row: max cosine of every item to the row's items, and to its most recent item(s); ``S``: the
+    cosines of the block's history items (row ``pos[item]``) to every item."""
+    mx = np.full((Xb.shape[0], S.shape[1]), np.nan, np.float32)
+    last = np.full((Xb.shape[0], S.shape[1]), np.nan, np.float32)
     for r in range(Xb.shape[0]):
         a, b = Xb.indptr[r], Xb.indptr[r + 1]
         own, age = Xb.indices[a:b], (Rb.data[a:b] if Rb is not None else np.zeros(b - a))
@@ -143,10 +138,24 @@ def _cosines(E, present, Xb, Rb):
         if not keep.any():
             continue
         own, age = own[keep], age[keep]
-        rows = [pos[h] for h in own]
-        mx[r] = S[rows].max(axis=0)
-        last[r] = S[[pos[h] for h in own[age <= age.min()]]].max(axis=0)
+        mx[r] = S[pos[own]].max(axis=0)
+        last[r] = S[pos[own[age <= age.min()]]].max(axis=0)
     return mx, last
+
+
+def _visual_block(vectors, present, Xb, Rb, sig):
+    """Taste and max / last cosines of a block of rows, from one product of their history items' vectors
+    with every item's."""
+    H = np.unique(Xb.indices[present[Xb.indices]]) if Xb.nnz else np.zeros(0, np.int64)
+    if not len(H):
+        nan = np.full(Xb.shape, np.nan, np.float32)
+        return np.zeros(Xb.shape, np.float32), nan, nan
+    S = vectors[H] @ vectors.T
+    pos = np.full(len(present), -1, np.int64)
+    pos[H] = np.arange(len(H))
+    W = taste_weights(Xb, Rb, present, sig.taste_half_life)
+    taste = taste_from_similarities(W, H, S, present, sig.taste_temperature)
+    return (taste, *_cosines(S, pos, present, Xb, Rb))
 
 
 def candidate_features(X: sp.csr_matrix, R: sp.csr_matrix | None, table: np.ndarray, ctx: ItemContext,
@@ -166,6 +175,10 @@ def candidate_features(X: sp.csr_matrix, R: sp.csr_matrix | None, table: np.ndar
     ok = np.ones(n, bool) if allowed is None else np.asarray(allowed, bool)
     pop = _top(np.where(ok, decayed, -np.inf), sig.n_popular)
     tre = _top(np.where(ok, trend, -np.inf), sig.n_trend)
+    from_pop = np.zeros(n, bool)
+    from_pop[pop] = True
+    from_trend = np.zeros(n, bool)
+    from_trend[tre] = True
     use_img = vectors.shape[1] > 0 and present.any()
     step = max(1, int(8e6 // max(n, 1)))
     out_r, out_i, out_f = [], [], []
@@ -175,31 +188,24 @@ def candidate_features(X: sp.csr_matrix, R: sp.csr_matrix | None, table: np.ndar
         B = (Xb > 0).astype(np.float32)
         sib = np.asarray(((B @ G) @ G.T).todense(), np.float32)
         own = np.asarray(Xb.todense(), np.float32)
-        mask = (own > 0) | (sib > 0)
-        mask[:, pop] = True
-        mask[:, tre] = True
+        mask = (own > 0) | (sib > 0) | (from_pop | from_trend)[None, :]
         co = np.asarray((B @ cooc).todense(), np.float32)
-        ct = _top(np.where(ok[None, :] & (co > 0), co, -np.inf), sig.n_cooc)
+        co_ok = np.where(ok[None, :] & (co > 0), co, -np.inf)
+        ct = _top(co_ok, sig.n_cooc)
         from_cooc = np.zeros_like(mask)
         rows = np.repeat(np.arange(Xb.shape[0]), ct.shape[1])
-        sel = np.isfinite(np.take_along_axis(np.where(co > 0, co, -np.inf), ct, axis=1)).ravel()
+        sel = np.isfinite(np.take_along_axis(co_ok, ct, axis=1)).ravel()
         from_cooc[rows[sel], ct.ravel()[sel]] = True
         mask |= from_cooc
-        from_pop = np.zeros(n, bool)
-        from_pop[pop] = True
-        from_trend = np.zeros(n, bool)
-        from_trend[tre] = True
         from_taste = np.zeros_like(mask)
         if use_img:
-            taste = kernel_taste(vectors, present, Xb, Rb, half_life=sig.taste_half_life,
-                                 temperature=sig.taste_temperature)
+            taste, mx, last = _visual_block(vectors, present, Xb, Rb, sig)
             has = Xb.getnnz(axis=1) > 0
             tt = _top(np.where(ok & present, taste, -np.inf), sig.n_taste)
             rows = np.repeat(np.arange(Xb.shape[0]), tt.shape[1])
             sel = has[rows]
             from_taste[rows[sel], tt.ravel()[sel]] = True
             mask |= from_taste
-            mx, last = _cosines(vectors, present, Xb, Rb)
         else:
             taste = np.zeros_like(own)
             mx = last = np.full_like(own, np.nan)

@@ -16,7 +16,7 @@ from recsys.vectors import normalize_rows
 
 from .base import Recommender
 from .scoring import topk
-from .visual_signals import decay_weights, kernel_taste, transferred_sales
+from .visual_signals import decay_weights, inherited_sales, kernel_taste, transferred_sales
 
 
 class TrendTransferRecommender(Recommender):
@@ -213,14 +213,9 @@ class TrendTransferRecommender(Recommender):
         present = np.asarray(features.present, dtype=bool)
         # a new photo inherits the recent sales of its nearest look-alikes (as a cold item at fit time
         # inherits from the sellers it is a near neighbour of)
-        sims = vecs @ self.item_vectors_[self.present_].T
-        k = min(int(self.neighbors), sims.shape[1])
-        base = self.sales_[self.present_]
-        inherit = np.zeros(len(vecs), np.float32)
-        if k > 0:
-            nb = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            cos = np.take_along_axis(sims, nb, axis=1)
-            inherit = self.transfer * self.cold_boost * (np.exp((cos - 1.0) / self.temperature) * base[nb]).sum(axis=1)
+        inherit = self.transfer * self.cold_boost * inherited_sales(
+            vecs, self.item_vectors_[self.present_], self.sales_[self.present_], neighbors=self.neighbors,
+            temperature=self.temperature)
         self.item_vectors_ = np.vstack([self.item_vectors_, vecs])
         self.present_ = np.concatenate([self.present_, present])
         self.trend_ = np.concatenate([self.trend_, np.where(present, inherit, 0).astype(np.float32)])
