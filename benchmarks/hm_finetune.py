@@ -62,10 +62,9 @@ def main():
     from recsys.data import load_hm
     from visual import ImageEmbedder
     catalog, _ = load_hm(a.data_dir)
-    from visual.backbones import native_input_size
-    size = a.input_size or native_input_size(a.backbone)
+    emb = ImageEmbedder(a.backbone, preprocess="pad", input_size=a.input_size, progress=False)
+    size = emb.input_size  # the backbone's own unless given
     cache = a.cache or str(Path.home() / f".cache/visrec/embeddings/{a.backbone}-pad-{size}")
-    emb = ImageEmbedder(a.backbone, preprocess="pad", input_size=size, progress=False)
     raw = embed_catalog(catalog, emb, cache_dir=cache)
     df = catalog.df
     codes = df["product_code"].to_numpy(dtype=object)

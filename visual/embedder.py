@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .backbones import Backbone, build_backbone
+from .backbones import Backbone, build_backbone, native_input_size
 from .cache_lookup import scan_images
 from .decode_pipelines import PixelSpec, decode_in_processes, decode_in_threads, decode_on_device
 from .decode_worker import decode_image
@@ -46,7 +46,9 @@ class ImageEmbedder:
     preprocess : {"pad", "center_crop"}
         ``"pad"`` keeps the whole product on a square of its background colour;
         ``"center_crop"`` is the ImageNet convention.
-    input_size : int
+    input_size : int, optional
+        Square input side in pixels; default the backbone's own (224; 240 / 260 for EfficientNet-Lite1 /
+        Lite2; a ready :class:`~visual.backbones.Backbone`'s ``input_size``).
     decoder : {"auto", "pil", "torchvision"}
         ``"pil"`` decodes each image on the CPU with Pillow; ``"torchvision"`` decodes JPEG
         batches with ``torchvision.io.decode_jpeg`` on the device (nvjpeg on CUDA) and resizes
@@ -64,7 +66,7 @@ class ImageEmbedder:
     """
 
     def __init__(self, backbone="efficientnet_lite0", weights=None, *, device: str = "auto",
-                 batch_size: int = 32, preprocess: str = "pad", input_size: int = 224,
+                 batch_size: int = 32, preprocess: str = "pad", input_size: int | None = None,
                  decoder: str = "auto", compile: bool = False, n_jobs: int | None = None,
                  processes: int | None = None, progress: bool = True):
         if preprocess not in ("pad", "center_crop"):
@@ -78,6 +80,8 @@ class ImageEmbedder:
         self.device = device
         self.batch_size = batch_size
         self.preprocess = preprocess
+        if input_size is None:
+            input_size = backbone.input_size if isinstance(backbone, Backbone) else native_input_size(backbone)
         self.input_size = input_size
         self.decoder = decoder
         self.compile = compile

@@ -63,10 +63,8 @@ def store_dir(cache: Path, embedder) -> Path:
 def make_embedder(args):
     """The :class:`visual.ImageEmbedder` the embedding options describe."""
     from visual import ImageEmbedder
-    from visual.backbones import native_input_size
-    size = getattr(args, "input_size", None) or native_input_size(args.backbone)
     return ImageEmbedder(args.backbone, args.weights, device=args.device, batch_size=args.batch_size,
-                         preprocess=args.preprocess, input_size=size)
+                         preprocess=args.preprocess, input_size=getattr(args, "input_size", None))
 
 
 def add_embed_args(p):

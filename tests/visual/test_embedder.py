@@ -302,6 +302,7 @@ def test_larger_lite_backbones_load_offline_with_their_own_weights(name):
     with torch.no_grad():
         a, b = big.model(x), small.model(x)
     assert a.shape == (2, 1280) and not torch.allclose(a, b)  # other weights, not Lite0's under a new name
+    assert ImageEmbedder(name, progress=False).input_size == {"efficientnet_lite1": 240}.get(name, 260)
 
 
 def test_a_missing_weights_package_is_named(monkeypatch):
