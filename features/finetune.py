@@ -151,9 +151,10 @@ class BackboneFineTuner:
             total = 0.0
             for _ in range(steps):
                 idx = plan.sample(rng, self.batch_size)
-                bi = torch.from_numpy(idx).to(dev)
+                ci = torch.from_numpy(idx)  # the activations stay in host memory: index them there
+                bi = ci.to(dev)
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                    z = head(tail(acts[bi].to(dev).float()).float())
+                    z = head(tail(acts[ci].to(dev).float()).float())
                 loss = multi_positive_loss(z.float(), G[bi], L[bi], idx, {}, group_weight=self.group_weight,
                                            label_weight=self.label_weight, pair_weight=0.0,
                                            temperature=self.temperature)

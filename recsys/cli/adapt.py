@@ -19,8 +19,9 @@ def add_parser(sub):
                         "signal (always on with --interactions)")
     a.add_argument("--param", action="append", help="VisualAdapter key=value (repeatable)")
     a.add_argument("--unfreeze", type=int, default=0, metavar="N",
-                   help="also fine-tune the last N blocks of the CNN (efficientnet_lite0) with the head, "
-                        "early-stopped on a validation split by --group-column; writes a backbone checkpoint")
+                   help="also fine-tune the last N blocks of the CNN (an efficientnet_lite0/1/2 backbone; 16, 21 or 21 "
+                        "blocks) with the head, early-stopped on a validation split by --group-column; writes a "
+                        "backbone checkpoint. --device cuda trains in bfloat16")
     a.add_argument("--backbone-out", default=None,
                    help="with --unfreeze: the fine-tuned backbone (.safetensors; default <out>.backbone.safetensors)")
     a.add_argument("--out", required=True, help="head file (.safetensors; settings in <out>.json)")
