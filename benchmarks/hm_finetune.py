@@ -4,6 +4,9 @@ products never seen in training -- split by product, and by product type.
     python benchmarks/hm_finetune.py [--data-dir ../shared/datasets/hm-sample] [--max-train 4000]
         [--unfreeze 1,2] [--epochs 8] [--label-probs 0.5] [--out result.json]
 
+On a GPU (the fine-tuner and the embedder pick CUDA by themselves), the whole of EfficientNet-Lite1 on every
+training photo: ``--backbone efficientnet_lite1 --max-train 1000000 --unfreeze 21 --epochs 10``.
+
 Splits (seed 0):
 
 - ``by-product``: 30% of the products (``product_code``) held out as dev, as ``hm_adaptation.py``;
@@ -41,7 +44,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/datasets/hm-sample"))
     ap.add_argument("--backbone", default="efficientnet_lite0",
-                    help="efficientnet_lite0/1/2 (1 and 2 with visrec[backbones]; --unfreeze needs lite0)")
+                    help="efficientnet_lite0/1/2 (1 and 2 with visrec[backbones])")
     ap.add_argument("--input-size", type=int, default=None, help="default: the backbone's own (224/240/260)")
     ap.add_argument("--cache", default=None,
                     help="embedding store (default ~/.cache/visrec/embeddings/<backbone>-pad-<size>)")
@@ -50,7 +53,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--splits", default="by-product,by-type")
     ap.add_argument("--label-probs", type=float, default=0.5,
-                    help="also the head with a product-type classifier's probabilities at this weight (0: skip)")
+                    help="also the head with a product-type classifier's probabilities at this weight (0: skip); "
+                         "the fine-tuned rows carry them too")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from machine import cpu_name
@@ -104,7 +108,8 @@ def main():
         idx = np.flatnonzero(train)
         dev_idx = np.flatnonzero(dev & raw.present)
         for n in [int(x) for x in a.unfreeze.split(",") if x]:
-            ft = BackboneFineTuner(unfreeze=n, epochs=a.epochs, progress=False, **HEAD)
+            ft = BackboneFineTuner(unfreeze=n, epochs=a.epochs, label_probs_weight=a.label_probs, progress=False,
+                                   **HEAD)
             ft.fit(emb, [paths[i] for i in idx], groups=codes[idx], labels=types[idx])
             with tempfile.TemporaryDirectory() as tmp:
                 bb, head = ft.save(Path(tmp) / "bb.safetensors", Path(tmp) / "head.safetensors", emb)
@@ -116,11 +121,11 @@ def main():
             v[dev_idx] = adv
             pres = np.zeros(len(codes), bool)
             pres[dev_idx] = got.present
-            rows[f"unfreeze {n}"] = {**scores(v, pres, types, codes, dev), "epochs": len(ft.history_),
+            key = f"unfreeze {n}" + (f" + type probabilities ({a.label_probs:g})" if a.label_probs else "")
+            rows[key] = {**scores(v, pres, types, codes, dev), "epochs": len(ft.history_),
                                      "frozen_pass_seconds": round(ft.frozen_seconds_, 1),
                                      "train_seconds": round(ft.train_seconds_, 1), "history": ft.history_}
-            print(name, f"unfreeze {n}", {k: v for k, v in rows[f"unfreeze {n}"].items() if k != "history"},
-                  flush=True)
+            print(name, key, {k: v for k, v in rows[key].items() if k != "history"}, flush=True)
         result["splits"][name] = {"train_photos": int(train.sum()), "dev_photos": int(dev.sum()), "rows": rows}
         if a.out:
             Path(a.out).write_text(json.dumps(result, indent=1))

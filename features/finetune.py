@@ -28,7 +28,8 @@ from visual.backbones import LITE
 from visual.devices import resolve_device
 
 from .adapt import ProjectionHead, VisualAdapter
-from .contrastive import BatchPlan, codes, multi_positive_loss
+from .contrastive import BatchPlan, code_names, codes, multi_positive_loss
+from .label_probs import fit_label_classifier, spread_labels
 
 
 def split_groups(groups, fraction: float, random_state: int) -> np.ndarray:
@@ -83,6 +84,10 @@ class BackboneFineTuner:
         Groups held out for early stopping.
     out_dim, hidden, dropout, temperature, group_weight, label_weight : the head and loss, as
         :class:`features.adapt.VisualAdapter`.
+    label_probs_weight : float in [0, 1)
+        When > 0, a category classifier is also fitted on the tuned network's vectors and saved with the
+        head, whose vectors then carry its class probabilities at this weight (as
+        :class:`features.adapt.VisualAdapter`'s ``label_probs_weight``). Needs ``labels``.
     random_state : int
     device : str
     progress : bool
@@ -92,11 +97,12 @@ class BackboneFineTuner:
                  head_lr: float = 1e-3, weight_decay: float = 1e-4, patience: int = 2,
                  validation_fraction: float = 0.15, out_dim: int = 256, hidden: int = 256, dropout: float = 0.4,
                  temperature: float = 0.1, group_weight: float = 1.0, label_weight: float = 0.5,
-                 random_state: int = 0, device: str = "auto", progress: bool = True):
+                 label_probs_weight: float = 0.0, random_state: int = 0, device: str = "auto",
+                 progress: bool = True):
         self.unfreeze, self.epochs, self.batch_size, self.lr, self.head_lr = unfreeze, epochs, batch_size, lr, head_lr
         self.weight_decay, self.patience, self.validation_fraction = weight_decay, patience, validation_fraction
         self.out_dim, self.hidden, self.dropout, self.temperature = out_dim, hidden, dropout, temperature
-        self.group_weight, self.label_weight = group_weight, label_weight
+        self.group_weight, self.label_weight, self.label_probs_weight = group_weight, label_weight, label_probs_weight
         self.random_state, self.device, self.progress = random_state, device, progress
 
     def _check(self, embedder):
@@ -109,6 +115,8 @@ class BackboneFineTuner:
                              f"got {self.unfreeze}")
         if self.epochs < 1 or self.batch_size < 2 or not 0 < self.validation_fraction < 1:
             raise ValueError("epochs must be >= 1, batch_size >= 2 and validation_fraction in (0, 1)")
+        if not 0 <= self.label_probs_weight < 1:
+            raise ValueError(f"label_probs_weight must be in [0, 1), got {self.label_probs_weight}")
 
     def fit(self, embedder, paths, groups=None, labels=None) -> "BackboneFineTuner":
         """Fine-tune on the photos ``paths`` (unreadable ones skipped, listed in ``errors_``) with their
@@ -118,6 +126,8 @@ class BackboneFineTuner:
         g, lab = codes(groups), codes(labels)
         if g is None and lab is None:
             raise ValueError("give at least one signal: groups or labels")
+        if self.label_probs_weight and lab is None:
+            raise ValueError("label_probs_weight > 0 needs labels (a category per photo) to train the classifier on")
         n = len(paths)
         g = g if g is not None else np.full(n, -1)
         lab = lab if lab is not None else np.full(n, -1)
@@ -177,6 +187,13 @@ class BackboneFineTuner:
         self.train_seconds_ = time.perf_counter() - t
         net.load_state_dict(best_state[0])
         head.load_state_dict(best_state[1])
+        self.classifier_, self.label_classes_ = None, []
+        if self.label_probs_weight:  # on the tuned vectors of every readable photo, labels spread over groups
+            rows = np.flatnonzero(ok)
+            vecs = np.zeros((n, int(net._conv_head.out_channels)), np.float32)
+            vecs[rows] = self._vectors(tail, None, acts, rows, dev)
+            self.classifier_ = fit_label_classifier(vecs, spread_labels(np.where(ok, lab, -1), g), device=dev)
+            self.label_classes_ = code_names(labels)
         self.net_, self.head_ = net.cpu().eval(), head.cpu().eval()
         self.validation_score_, self.validation_rows_ = best, int(val.sum())
         return self
@@ -212,10 +229,12 @@ class BackboneFineTuner:
 
     @staticmethod
     def _vectors(tail, head, acts, rows, dev) -> np.ndarray:
+        """The tuned network's vectors of ``rows`` (through ``head`` unless it is None)."""
         out = []
         with torch.inference_mode():
             for s in range(0, len(rows), 256):
-                out.append(head(tail(acts[rows[s:s + 256]].to(dev).float()).float()).cpu().numpy())
+                v = tail(acts[rows[s:s + 256]].to(dev).float()).float()
+                out.append((v if head is None else head(v)).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
     def save(self, backbone_path, head_path, embedder) -> tuple[Path, Path]:
@@ -236,7 +255,9 @@ class BackboneFineTuner:
         atomic_write_text(Path(str(backbone_path) + ".json"), json.dumps(meta, indent=1))
         ad = VisualAdapter(out_dim=self.out_dim, hidden=self.hidden, dropout=self.dropout,
                            temperature=self.temperature, group_weight=self.group_weight,
-                           label_weight=self.label_weight, progress=False)
+                           label_weight=self.label_weight, label_probs_weight=self.label_probs_weight,
+                           progress=False)
         ad.head_, ad.in_dim_, ad.input_signature_ = self.head_, int(self.net_._conv_head.out_channels), signature
+        ad.classifier_, ad.label_classes_ = self.classifier_, self.label_classes_
         ad.save(head_path)
         return backbone_path, head_path

@@ -11,6 +11,7 @@ import torch
 from features import ItemFeatures
 from features.adapt import VisualAdapter
 from features.finetune import BackboneFineTuner
+from features.label_probs import append_label_features, label_features
 from visual import EmbeddingStore, ImageEmbedder, StoreMismatchError
 
 
@@ -23,14 +24,14 @@ def tuned(demo, tmp_path_factory):
     paths.append(base / "broken.jpg")
     labels = list(demo.catalog.df["category"].to_numpy()[rows]) + ["Bag"]
     emb = ImageEmbedder(progress=False, device="cpu")
-    ft = BackboneFineTuner(unfreeze=1, epochs=2, batch_size=64, progress=False, device="cpu")
+    ft = BackboneFineTuner(unfreeze=1, epochs=2, batch_size=64, label_probs_weight=0.5, progress=False, device="cpu")
     ft.fit(emb, paths, labels=labels)
     bb, head = ft.save(base / "backbone.safetensors", base / "head.safetensors", emb)
-    return ft, emb, paths, bb, head
+    return ft, emb, paths, bb, head, labels
 
 
 def test_checkpoint_and_head_reproduce_the_trained_vectors_under_a_new_weights_id(tuned):
-    ft, emb, paths, bb, head = tuned
+    ft, emb, paths, bb, head, _ = tuned
     assert [e["path"] for e in ft.errors_] == [str(paths[-1])] and ft.errors_[0]["reason"]
     tuned_emb = ImageEmbedder(weights=bb, progress=False, device="cpu")
     sig = tuned_emb.signature()
@@ -48,13 +49,31 @@ def test_checkpoint_and_head_reproduce_the_trained_vectors_under_a_new_weights_i
         x = net._swish(net._bn0(net._conv_stem(x)))
         for b in net._blocks[:ft.cut_]:
             x = b(x, drop_connect_rate=None)
-        want = ft.head_(Tail(net, ft.cut_)(x)).numpy()
+        tail = Tail(net, ft.cut_)(x)
+        want = append_label_features(ft.head_(tail).numpy(), label_features(ft.classifier_, tail.numpy()), 0.5)
+    assert got.shape == (30, 256 + len(adapter.label_classes_))
     np.testing.assert_allclose(got, want, atol=2e-2)  # float16 activations in training, float32 here
     assert (got * want).sum(1).min() > 0.999
 
 
+def test_the_category_probabilities_are_learned_on_the_tuned_vectors(tuned):
+    """label_probs_weight: the saved head carries a classifier of the tuned vectors that names the kinds."""
+    ft, _, paths, bb, head, labels = tuned
+    adapter = VisualAdapter.load(head)
+    assert adapter.label_probs_weight == 0.5 and adapter.classifier_ is not None
+    assert sorted(adapter.label_classes_) == sorted(set(labels))
+    tuned_emb = ImageEmbedder(weights=bb, progress=False, device="cpu")
+    raw = tuned_emb.embed_paths(paths[:-1])
+    probs = label_features(adapter.classifier_, raw.vectors) ** 2
+    predicted = np.asarray(adapter.label_classes_)[probs.argmax(1)]
+    assert (predicted == np.asarray(labels[:-1])).mean() > 0.9
+    with pytest.raises(ValueError, match="label_probs_weight > 0 needs labels"):
+        BackboneFineTuner(label_probs_weight=0.5, progress=False, device="cpu").fit(
+            tuned_emb, paths[:4], groups=["a", "a", "b", "b"])
+
+
 def test_only_the_unfrozen_blocks_changed_and_stores_refuse_to_mix(tuned, tmp_path):
-    ft, emb, _, bb, _ = tuned
+    ft, emb, _, bb, _, _ = tuned
     before, after = emb.net.model.net.state_dict(), ft.net_.state_dict()
     changed = {k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("_blocks") else "")
                for k in before if not torch.equal(before[k].float(), after[k].float())}
@@ -78,7 +97,8 @@ def test_adapt_unfreeze_from_the_command_line(demo, demo_cli_cache, tmp_path):
     cat.to_csv(tmp_path / "small.csv", index=False)
     out = tmp_path / "head.safetensors"
     p = visrec("adapt", "--catalog", tmp_path / "small.csv", "--images-root", demo.dir, "--label-column", "category",
-               "--unfreeze", 1, "--param", "epochs=1", "--param", "batch_size=32", "--out", out)
+               "--unfreeze", 1, "--param", "epochs=1", "--param", "batch_size=32", "--param", "label_probs_weight=0.5",
+               "--out", out)
     assert "fine-tuned the last 1 block(s) on 100 photos" in p.stdout
     bb = tmp_path / "head.backbone.safetensors"
     assert f"--weights {bb} --embedder adapted --head {out}" in p.stdout
