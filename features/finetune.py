@@ -88,6 +88,9 @@ class BackboneFineTuner:
         When > 0, a category classifier is also fitted on the tuned network's vectors and saved with the
         head, whose vectors then carry its class probabilities at this weight (as
         :class:`features.adapt.VisualAdapter`'s ``label_probs_weight``). Needs ``labels``.
+    max_memory : int, optional
+        Bytes the kept activations may take (default: 60% of the memory available when ``fit`` starts);
+        more is refused before it is allocated, with the size and what to lower.
     random_state : int
     device : str
     progress : bool
@@ -97,13 +100,13 @@ class BackboneFineTuner:
                  head_lr: float = 1e-3, weight_decay: float = 1e-4, patience: int = 2,
                  validation_fraction: float = 0.15, out_dim: int = 256, hidden: int = 256, dropout: float = 0.4,
                  temperature: float = 0.1, group_weight: float = 1.0, label_weight: float = 0.5,
-                 label_probs_weight: float = 0.0, random_state: int = 0, device: str = "auto",
-                 progress: bool = True):
+                 label_probs_weight: float = 0.0, max_memory: int | None = None, random_state: int = 0,
+                 device: str = "auto", progress: bool = True):
         self.unfreeze, self.epochs, self.batch_size, self.lr, self.head_lr = unfreeze, epochs, batch_size, lr, head_lr
         self.weight_decay, self.patience, self.validation_fraction = weight_decay, patience, validation_fraction
         self.out_dim, self.hidden, self.dropout, self.temperature = out_dim, hidden, dropout, temperature
         self.group_weight, self.label_weight, self.label_probs_weight = group_weight, label_weight, label_probs_weight
-        self.random_state, self.device, self.progress = random_state, device, progress
+        self.max_memory, self.random_state, self.device, self.progress = max_memory, random_state, device, progress
 
     def _check(self, embedder):
         if embedder.net.name not in LITE:
@@ -220,12 +223,24 @@ class BackboneFineTuner:
                 for idx in range(self.cut_):
                     x = net._blocks[idx](x, drop_connect_rate=None)
             if out is None:
+                self._check_memory(x[0].numel() * 2 * len(paths), len(paths))
                 out = torch.zeros((len(paths), *x.shape[1:]), dtype=torch.float16)
             out[rows] = x.to(torch.float16).cpu()
             ok[rows] = True
         if out is None:
             raise ValueError("none of the photos could be read: nothing to fine-tune on")
         return out, ok
+
+    def _check_memory(self, need: int, n: int) -> None:
+        """Refuse activations that would not fit (an out-of-memory kill loses the whole job)."""
+        limit = self.max_memory
+        if limit is None:
+            limit = int(0.6 * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        if need > limit:
+            raise ValueError(f"unfreeze={self.unfreeze} keeps {need / 2**30:.1f} GiB of activations for {n} photos, "
+                             f"over the {limit / 2**30:.1f} GiB allowed (max_memory, default 60% of the free "
+                             "memory): unfreeze fewer blocks (later blocks keep smaller activations), train on fewer "
+                             "photos, or use a machine with more memory")
 
     @staticmethod
     def _vectors(tail, head, acts, rows, dev) -> np.ndarray:

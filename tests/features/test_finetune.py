@@ -89,6 +89,14 @@ def test_other_backbones_and_bad_settings_are_refused():
         BackboneFineTuner(unfreeze=17)._check(ImageEmbedder(progress=False, device="cpu"))
 
 
+def test_activations_that_would_not_fit_in_memory_are_refused_before_training(demo):
+    paths = [demo.catalog.images_root / p for p in demo.catalog.df["image"].to_numpy()[:6]]
+    ft = BackboneFineTuner(unfreeze=16, max_memory=10_000, progress=False, device="cpu")
+    with pytest.raises(ValueError, match=r"unfreeze=16 keeps 0.0 GiB of activations for 6 photos, over the 0.0 GiB"):
+        ft.fit(ImageEmbedder(progress=False, device="cpu"), paths, labels=["a", "a", "b", "b", "c", "c"])
+    assert not hasattr(ft, "net_")
+
+
 def test_adapt_unfreeze_from_the_command_line(demo, demo_cli_cache, tmp_path):
     import pandas as pd
 
