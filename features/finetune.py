@@ -53,6 +53,10 @@ def retrieval_score(v: np.ndarray, g: np.ndarray, lab: np.ndarray, k: int = 10) 
     return float(rec + prec)
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
 class Tail(torch.nn.Module):
     """The trained end of EfficientNet-Lite: blocks ``cut..``, the head convolution, average pooling,
     L2 normalisation (the vectors an :class:`visual.ImageEmbedder` returns)."""
@@ -237,10 +241,10 @@ class BackboneFineTuner:
         if limit is None:
             limit = int(0.6 * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
         if need > limit:
-            raise ValueError(f"unfreeze={self.unfreeze} keeps {need / 2**30:.1f} GiB of activations for {n} photos, "
-                             f"over the {limit / 2**30:.1f} GiB allowed (max_memory, default 60% of the free "
-                             "memory): unfreeze fewer blocks (later blocks keep smaller activations), train on fewer "
-                             "photos, or use a machine with more memory")
+            raise ValueError(f"unfreeze={self.unfreeze} keeps {_size(need)} of activations for {n} photos, over the "
+                             f"{_size(limit)} allowed (max_memory, default 60% of the free memory): unfreeze fewer "
+                             "blocks (later blocks keep smaller activations), train on fewer photos, or use a machine "
+                             "with more memory")
 
     @staticmethod
     def _vectors(tail, head, acts, rows, dev) -> np.ndarray:
