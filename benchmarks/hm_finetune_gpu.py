@@ -9,7 +9,7 @@ the dev side: tuned vectors, + the tuned head, + type probabilities (0.5), + gal
 The photos travel as WebP (the machine takes 64 MiB), which costs the frozen network about 0.016 / 0.047 type
 precision / variant recall on dev: score the returned weights on the original photos (``ImageEmbedder(weights=)``)
 before comparing with CPU figures. Results go to ``$OUT/results.json`` after every step; the trained blocks and
-head to ``$OUT/w_<split>_u<N>_lr<lr>_lw<w>.safetensors`` (float16). Metrics: evaluation.retrieval's
+head to ``$OUT/w_<split>_u<N>_lr<lr>_lw<w>[_flips].safetensors`` (float16). Metrics: evaluation.retrieval's
 definitions, computed with torch (no faiss there).
 """
 import argparse
@@ -52,8 +52,8 @@ def main():
     ap.add_argument("--backbone", default="efficientnet_lite1")
     ap.add_argument("--input-size", type=int, default=240)
     ap.add_argument("--configs", default="by-product:21:1e-4:2",
-                    help="comma-separated split:unfreeze:lr:patience[:label_weight] (split: by-product, by-type "
-                         "or all = every photo, nothing scored)")
+                    help="comma-separated split:unfreeze:lr:patience[:label_weight[:augment]] (split: by-product, "
+                         "by-type or all = every photo, nothing scored; augment 1 = random flips)")
     ap.add_argument("--baseline", default="by-product", help="splits scored with the frozen network + a head ('' none)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--budget", type=float, default=420, help="no new config starts after this many seconds")
@@ -182,18 +182,19 @@ def main():
             return ad
         recipe(V0, fit_head, train, mask, f"{split} frozen", {})
 
-    def finetune(split, u, lr=1e-4, patience=2, label_weight=0.5):
+    def finetune(split, u, lr=1e-4, patience=2, label_weight=0.5, augment=False):
         mask = dev_masks[split]
         train = np.flatnonzero(~mask)
         ft = BackboneFineTuner(unfreeze=u, epochs=a.epochs, patience=patience, lr=lr, label_weight=label_weight,
-                               device=a.device, progress=False, **HEAD)
+                               augment=augment, device=a.device, progress=False, **HEAD)
         ft.fit(Cached, [str(i) for i in train], groups=code_s[train], labels=type_s[train])
         from safetensors.torch import save_file
         sd = {k: v for k, v in ft.net_.state_dict().items()
               if k.startswith("_conv_head") or (k.startswith("_blocks.") and int(k.split(".")[1]) >= ft.cut_)}
         sd.update({f"head.{k}": v for k, v in ft.head_.state_dict().items()})
+        name = f"w_{split}_u{u}_lr{lr:g}_lw{label_weight:g}{'_flips' if augment else ''}.safetensors"
         save_file({k: v.half().contiguous() if v.is_floating_point() else v.contiguous() for k, v in sd.items()},
-                  os.path.join(OUT, f"w_{split}_u{u}_lr{lr:g}_lw{label_weight:g}.safetensors"))
+                  os.path.join(OUT, name))
         if split == "all":
             return ft.validation_score_
         V = embed_all(ft.net_)
@@ -202,11 +203,11 @@ def main():
             ad = VisualAdapter(**HEAD, progress=False)
             ad.head_, ad.in_dim_, ad.input_signature_ = ft.head_, 1280, sig
             return ad
-        extra = {"unfreeze": u, "lr": lr, "patience": patience, "label_weight": label_weight,
+        extra = {"unfreeze": u, "lr": lr, "patience": patience, "label_weight": label_weight, "augment": augment,
                  "validation": round(ft.validation_score_, 4), "epochs_run": len(ft.history_),
                  "frozen_seconds": round(ft.frozen_seconds_, 1), "train_seconds": round(ft.train_seconds_, 1),
                  "history": ft.history_}
-        key = f"{split} unfreeze {u} lr {lr:g} p{patience} lw{label_weight:g}"
+        key = f"{split} unfreeze {u} lr {lr:g} p{patience} lw{label_weight:g}" + (" flips" if augment else "")
         recipe(V, tuned_head, np.isin(np.arange(n), train), mask, key, extra)
         return ft.validation_score_
 
@@ -215,12 +216,13 @@ def main():
         baseline(split)
     dev_masks["all"] = np.zeros(n, bool)
     for spec in a.configs.split(","):
-        split, u, lr, pat, *lw = spec.split(":")
+        split, u, lr, pat, *more = spec.split(":")
         if time.perf_counter() - T0 > a.budget:
             log("budget spent, skipping", spec)
             continue
         try:
-            finetune(split, int(u), float(lr), int(pat), float(lw[0]) if lw else 0.5)
+            finetune(split, int(u), float(lr), int(pat), float(more[0]) if more else 0.5,
+                     len(more) > 1 and more[1] == "1")
         except Exception as e:  # one config's failure must not cost the others
             log(spec, "failed:", repr(e))
             RES["steps"].append({"key": spec, "error": repr(e)})

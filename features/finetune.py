@@ -30,48 +30,13 @@ from visual.devices import resolve_device
 from .adapt import ProjectionHead, VisualAdapter
 from .contrastive import BatchPlan, code_names, codes, multi_positive_loss
 from .label_probs import fit_label_classifier, spread_labels
+from .lite_parts import Front, Tail, retrieval_score, split_groups
 
-
-def split_groups(groups, fraction: float, random_state: int) -> np.ndarray:
-    """Boolean mask of the rows whose group (their own row when None) is held out for validation."""
-    keys = np.asarray([f"row:{i}" if g is None or g != g or g == "" else f"g:{g}" for i, g in enumerate(groups)],
-                      dtype=object)
-    uniq = np.unique(keys)
-    held = set(np.random.default_rng(random_state).permutation(uniq)[: int(round(fraction * len(uniq)))])
-    return np.array([k in held for k in keys])
-
-
-def retrieval_score(v: np.ndarray, g: np.ndarray, lab: np.ndarray, k: int = 10) -> float:
-    """Variant recall@k (rows with a variant) + label precision@k (labelled rows) of vectors ``v``."""
-    S = v @ v.T
-    np.fill_diagonal(S, -np.inf)
-    top = np.argsort(-S, axis=1)[:, :k]
-    has_var = np.array([(g[i] >= 0) and ((g == g[i]).sum() > 1) for i in range(len(g))])
-    rec = np.mean([(g[top[i]] == g[i]).any() for i in np.flatnonzero(has_var)]) if has_var.any() else 0.0
-    lab_rows = np.flatnonzero(lab >= 0)
-    prec = np.mean([(lab[top[i]] == lab[i]).mean() for i in lab_rows]) if len(lab_rows) else 0.0
-    return float(rec + prec)
+__all__ = ["BackboneFineTuner", "Front", "Tail", "split_groups"]
 
 
 def _size(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
-
-
-class Tail(torch.nn.Module):
-    """The trained end of EfficientNet-Lite: blocks ``cut..``, the head convolution, average pooling,
-    L2 normalisation (the vectors an :class:`visual.ImageEmbedder` returns)."""
-
-    def __init__(self, net, cut: int):
-        super().__init__()
-        self.net, self.cut = net, cut
-
-    def forward(self, x):
-        net, n = self.net, len(self.net._blocks)
-        for idx in range(self.cut, n):
-            rate = net._global_params.drop_connect_rate
-            x = net._blocks[idx](x, drop_connect_rate=rate * float(idx) / n if rate else rate)
-        pooled = net._swish(net._bn1(net._conv_head(x))).mean(dim=(2, 3))
-        return torch.nn.functional.normalize(pooled.float(), dim=1)  # as ImageEmbedder's vectors
 
 
 class BackboneFineTuner:
@@ -92,8 +57,12 @@ class BackboneFineTuner:
         When > 0, a category classifier is also fitted on the tuned network's vectors and saved with the
         head, whose vectors then carry its class probabilities at this weight (as
         :class:`features.adapt.VisualAdapter`'s ``label_probs_weight``). Needs ``labels``.
+    augment : bool
+        Random horizontal flips of the training photos. The photos are then kept as pixels and the frozen
+        blocks run again at every step (cheap on a GPU, slower on a CPU). With every block unfrozen the
+        pixels are kept anyway (smaller than the stem's activations), so flips cost nothing more there.
     max_memory : int, optional
-        Bytes the kept activations may take (default: 60% of the memory available when ``fit`` starts);
+        Bytes the kept activations (or pixels) may take (default: 60% of the memory available when ``fit`` starts);
         more is refused before it is allocated, with the size and what to lower.
     random_state : int
     device : str
@@ -104,13 +73,14 @@ class BackboneFineTuner:
                  head_lr: float = 1e-3, weight_decay: float = 1e-4, patience: int = 2,
                  validation_fraction: float = 0.15, out_dim: int = 256, hidden: int = 256, dropout: float = 0.4,
                  temperature: float = 0.1, group_weight: float = 1.0, label_weight: float = 0.5,
-                 label_probs_weight: float = 0.0, max_memory: int | None = None, random_state: int = 0,
-                 device: str = "auto", progress: bool = True):
+                 label_probs_weight: float = 0.0, augment: bool = False, max_memory: int | None = None,
+                 random_state: int = 0, device: str = "auto", progress: bool = True):
         self.unfreeze, self.epochs, self.batch_size, self.lr, self.head_lr = unfreeze, epochs, batch_size, lr, head_lr
         self.weight_decay, self.patience, self.validation_fraction = weight_decay, patience, validation_fraction
         self.out_dim, self.hidden, self.dropout, self.temperature = out_dim, hidden, dropout, temperature
         self.group_weight, self.label_weight, self.label_probs_weight = group_weight, label_weight, label_probs_weight
-        self.max_memory, self.random_state, self.device, self.progress = max_memory, random_state, device, progress
+        self.augment, self.max_memory = augment, max_memory
+        self.random_state, self.device, self.progress = random_state, device, progress
 
     def _check(self, embedder):
         if embedder.net.name not in LITE:
@@ -144,8 +114,10 @@ class BackboneFineTuner:
         net = copy.deepcopy(embedder.net.model.net).to(dev).eval()
         self.base_weights_id_ = embedder.net.weights_id
         self.cut_ = len(net._blocks) - self.unfreeze
+        self.kept_ = "pixels" if self.augment or self.cut_ == 0 else "activations"
+        front = Front(net, self.cut_, embedder.net.mean, embedder.net.std).to(dev)
         t = time.perf_counter()
-        acts, ok = self._frozen_activations(embedder, net, paths, dev)
+        acts, ok = self._frozen_activations(embedder, front, paths, dev)
         self.frozen_seconds_ = time.perf_counter() - t
         val = split_groups(list(groups) if groups is not None else [None] * n, self.validation_fraction,
                            self.random_state) & ok
@@ -168,10 +140,10 @@ class BackboneFineTuner:
             total = 0.0
             for _ in range(steps):
                 idx = plan.sample(rng, self.batch_size)
-                ci = torch.from_numpy(idx)  # the activations stay in host memory: index them there
-                bi = ci.to(dev)
+                bi = torch.from_numpy(idx).to(dev)
+                flip = rng.random(len(idx)) < 0.5 if self.augment else None
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                    z = head(tail(acts[ci].to(dev).float()).float())
+                    z = head(tail(self._at_cut(front, acts, idx, dev, flip)).float())
                 loss = multi_positive_loss(z.float(), G[bi], L[bi], idx, {}, group_weight=self.group_weight,
                                            label_weight=self.label_weight, pair_weight=0.0,
                                            temperature=self.temperature)
@@ -182,7 +154,8 @@ class BackboneFineTuner:
                 opt.step()
                 total += loss.item()
             head.eval()
-            score = retrieval_score(self._vectors(tail, head, acts, np.flatnonzero(val), dev), g[val], lab[val])
+            score = retrieval_score(self._vectors(front, tail, head, acts, np.flatnonzero(val), dev), g[val],
+                                    lab[val])
             self.history_.append({"epoch": epoch + 1, "loss": total / steps, "validation": round(score, 4)})
             if score > best:
                 best, waited = score, 0
@@ -198,18 +171,17 @@ class BackboneFineTuner:
         if self.label_probs_weight:  # on the tuned vectors of every readable photo, labels spread over groups
             rows = np.flatnonzero(ok)
             vecs = np.zeros((n, int(net._conv_head.out_channels)), np.float32)
-            vecs[rows] = self._vectors(tail, None, acts, rows, dev)
+            vecs[rows] = self._vectors(front, tail, None, acts, rows, dev)
             self.classifier_ = fit_label_classifier(vecs, spread_labels(np.where(ok, lab, -1), g), device=dev)
             self.label_classes_ = code_names(labels)
         self.net_, self.head_ = net.cpu().eval(), head.cpu().eval()
         self.validation_score_, self.validation_rows_ = best, int(val.sum())
         return self
 
-    def _frozen_activations(self, embedder, net, paths, dev):
-        """float16 activations at the first trained block of every readable photo (zeros elsewhere)."""
+    def _frozen_activations(self, embedder, front, paths, dev):
+        """float16 activations at the first trained block of every readable photo, or their uint8 pixels
+        (``kept_ == "pixels"``); zeros for unreadable photos."""
         self.errors_, ok = [], np.zeros(len(paths), bool)
-        mean = torch.tensor(embedder.net.mean).view(1, 3, 1, 1) * 255
-        std = torch.tensor(embedder.net.std).view(1, 3, 1, 1) * 255
         out = None
         for s in tqdm(range(0, len(paths), 64), desc="frozen blocks", disable=not self.progress):
             batch, rows = [], []
@@ -221,15 +193,14 @@ class BackboneFineTuner:
                     self.errors_.append({"index": i, "path": str(paths[i]), "reason": str(e)})
             if not batch:
                 continue
-            x = ((torch.from_numpy(np.stack(batch)).float() - mean) / std).to(dev)
-            with torch.inference_mode():
-                x = net._swish(net._bn0(net._conv_stem(x)))
-                for idx in range(self.cut_):
-                    x = net._blocks[idx](x, drop_connect_rate=None)
+            x = torch.from_numpy(np.stack(batch))
+            if self.kept_ == "activations":
+                with torch.inference_mode():
+                    x = front(x.to(dev)).to(torch.float16).cpu()
             if out is None:
-                self._check_memory(x[0].numel() * 2 * len(paths), len(paths))
-                out = torch.zeros((len(paths), *x.shape[1:]), dtype=torch.float16)
-            out[rows] = x.to(torch.float16).cpu()
+                self._check_memory(x[0].numel() * x.element_size() * len(paths), len(paths))
+                out = torch.zeros((len(paths), *x.shape[1:]), dtype=x.dtype)
+            out[rows] = x
             ok[rows] = True
         if out is None:
             raise ValueError("none of the photos could be read: nothing to fine-tune on")
@@ -241,18 +212,28 @@ class BackboneFineTuner:
         if limit is None:
             limit = int(0.6 * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
         if need > limit:
-            raise ValueError(f"unfreeze={self.unfreeze} keeps {_size(need)} of activations for {n} photos, over the "
+            raise ValueError(f"unfreeze={self.unfreeze} keeps {_size(need)} of {self.kept_} for {n} photos, over the "
                              f"{_size(limit)} allowed (max_memory, default 60% of the free memory): unfreeze fewer "
                              "blocks (later blocks keep smaller activations), train on fewer photos, or use a machine "
                              "with more memory")
 
-    @staticmethod
-    def _vectors(tail, head, acts, rows, dev) -> np.ndarray:
+    def _at_cut(self, front, kept, rows, dev, flip=None):
+        """The activations at the first trained block of ``rows`` (host-memory rows, indexed on the host),
+        run through the frozen front when pixels are kept, mirrored where ``flip``."""
+        x = kept[torch.from_numpy(np.asarray(rows))].to(dev)
+        if self.kept_ == "activations":
+            return x.float()
+        if flip is not None:
+            x = torch.where(torch.from_numpy(flip).to(dev).view(-1, 1, 1, 1), x.flip(-1), x)
+        with torch.no_grad():
+            return front(x).float()
+
+    def _vectors(self, front, tail, head, kept, rows, dev) -> np.ndarray:
         """The tuned network's vectors of ``rows`` (through ``head`` unless it is None)."""
         out = []
         with torch.inference_mode():
             for s in range(0, len(rows), 256):
-                v = tail(acts[rows[s:s + 256]].to(dev).float()).float()
+                v = tail(self._at_cut(front, kept, rows[s:s + 256], dev)).float()
                 out.append((v if head is None else head(v)).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 

@@ -10,7 +10,7 @@ import torch
 
 from features import ItemFeatures
 from features.adapt import VisualAdapter
-from features.finetune import BackboneFineTuner
+from features.finetune import BackboneFineTuner, Front, Tail
 from features.label_probs import append_label_features, label_features
 from visual import EmbeddingStore, ImageEmbedder, StoreMismatchError
 
@@ -42,7 +42,6 @@ def test_checkpoint_and_head_reproduce_the_trained_vectors_under_a_new_weights_i
     raw = tuned_emb.embed_paths(paths[:30])
     got = adapter.transform(ItemFeatures(raw.vectors, raw.present, signature=sig)).vectors
     with torch.inference_mode():  # the fine-tuner's own forward pass on the same photos
-        from features.finetune import Tail
         x = torch.stack([torch.from_numpy(emb.decode(p)) for p in paths[:30]]).float()
         x = (x - torch.tensor(emb.net.mean).view(1, 3, 1, 1) * 255) / (torch.tensor(emb.net.std).view(1, 3, 1, 1) * 255)
         net = ft.net_
@@ -92,10 +91,40 @@ def test_other_backbones_and_bad_settings_are_refused():
 def test_activations_that_would_not_fit_in_memory_are_refused_before_training(demo):
     paths = [demo.catalog.images_root / p for p in demo.catalog.df["image"].to_numpy()[:6]]
     ft = BackboneFineTuner(unfreeze=16, max_memory=10_000, progress=False, device="cpu")
-    refused = r"unfreeze=16 keeps 4.6 MiB of activations for 6 photos, over the 0.0 MiB allowed"
-    with pytest.raises(ValueError, match=refused):
-        ft.fit(ImageEmbedder(progress=False, device="cpu"), paths, labels=["a", "a", "b", "b", "c", "c"])
+    emb = ImageEmbedder(progress=False, device="cpu")
+    with pytest.raises(ValueError, match=r"unfreeze=16 keeps 0.9 MiB of pixels for 6 photos, over the 0.0 MiB"):
+        ft.fit(emb, paths, labels=["a", "a", "b", "b", "c", "c"])  # every block trained: the pixels are kept
     assert not hasattr(ft, "net_")
+    ft = BackboneFineTuner(unfreeze=1, max_memory=10_000, progress=False, device="cpu")
+    with pytest.raises(ValueError, match=r"unfreeze=1 keeps 0.1 MiB of activations for 6 photos"):
+        ft.fit(emb, paths, labels=["a", "a", "b", "b", "c", "c"])
+
+
+def test_flips_train_from_kept_pixels_and_the_checkpoint_still_gives_the_trained_vectors(demo, tmp_path):
+    rows = np.arange(0, 1000, 25)  # 40 photos, 4 of each kind
+    paths = [demo.catalog.images_root / p for p in demo.catalog.df["image"].to_numpy()[rows]]
+    labels = list(demo.catalog.df["category"].to_numpy()[rows])
+    emb = ImageEmbedder(progress=False, device="cpu")
+    kw = {"epochs": 1, "batch_size": 20, "progress": False, "device": "cpu"}
+    # every block trained: both keep pixels, so only the flips can tell the two runs apart
+    plain = BackboneFineTuner(unfreeze=16, **kw).fit(emb, paths, labels=labels)
+    mirrored = BackboneFineTuner(unfreeze=16, augment=True, **kw).fit(emb, paths, labels=labels)
+    assert plain.kept_ == mirrored.kept_ == "pixels"
+    assert any(not torch.equal(a, b) for a, b in zip(plain.net_.state_dict().values(),
+                                                      mirrored.net_.state_dict().values()))
+    flipped = BackboneFineTuner(unfreeze=1, augment=True, **kw).fit(emb, paths, labels=labels)
+    assert flipped.kept_ == "pixels"  # the frozen blocks run at every step
+    bb, head = flipped.save(tmp_path / "bb.safetensors", tmp_path / "head.safetensors", emb)
+    tuned = ImageEmbedder(weights=bb, progress=False, device="cpu")
+    raw = tuned.embed_paths(paths[:5])
+    features = ItemFeatures(raw.vectors, raw.present, signature=tuned.signature())
+    got = VisualAdapter.load(head).transform(features).vectors
+    net = flipped.net_
+    with torch.inference_mode():
+        pixels = torch.stack([torch.from_numpy(emb.decode(p)) for p in paths[:5]])
+        front = Front(net, flipped.cut_, emb.net.mean, emb.net.std)
+        want = flipped.head_(Tail(net, flipped.cut_)(front(pixels))).numpy()
+    assert (got * want).sum(1).min() > 0.999
 
 
 def test_adapt_unfreeze_from_the_command_line(demo, demo_cli_cache, tmp_path):
