@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--max-train", type=int, default=4000)
     ap.add_argument("--unfreeze", default="1,2")
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--augment", action="store_true", help="fine-tune on randomly mirrored photos")
     ap.add_argument("--splits", default="by-product,by-type")
     ap.add_argument("--label-probs", type=float, default=0.5,
                     help="also the head with a product-type classifier's probabilities at this weight (0: skip); "
@@ -108,8 +109,8 @@ def main():
         idx = np.flatnonzero(train)
         dev_idx = np.flatnonzero(dev & raw.present)
         for n in [int(x) for x in a.unfreeze.split(",") if x]:
-            ft = BackboneFineTuner(unfreeze=n, epochs=a.epochs, label_probs_weight=a.label_probs, progress=False,
-                                   **HEAD)
+            ft = BackboneFineTuner(unfreeze=n, epochs=a.epochs, label_probs_weight=a.label_probs, augment=a.augment,
+                                   progress=False, **HEAD)
             ft.fit(emb, [paths[i] for i in idx], groups=codes[idx], labels=types[idx])
             with tempfile.TemporaryDirectory() as tmp:
                 bb, head = ft.save(Path(tmp) / "bb.safetensors", Path(tmp) / "head.safetensors", emb)
@@ -121,7 +122,8 @@ def main():
             v[dev_idx] = adv
             pres = np.zeros(len(codes), bool)
             pres[dev_idx] = got.present
-            key = f"unfreeze {n}" + (f" + type probabilities ({a.label_probs:g})" if a.label_probs else "")
+            key = f"unfreeze {n}" + (" with flips" if a.augment else "") + (
+                f" + type probabilities ({a.label_probs:g})" if a.label_probs else "")
             rows[key] = {**scores(v, pres, types, codes, dev), "epochs": len(ft.history_),
                                      "frozen_pass_seconds": round(ft.frozen_seconds_, 1),
                                      "train_seconds": round(ft.train_seconds_, 1), "history": ft.history_}
