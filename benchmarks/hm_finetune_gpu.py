@@ -68,8 +68,8 @@ def main():
     from features import ItemFeatures
     from features.adapt import VisualAdapter
     from features.contrastive import codes as to_codes
-    from features.finetune import BackboneFineTuner, Tail
-    from features.label_probs import fit_label_classifier, spread_labels
+    from features.finetune import BackboneFineTuner
+    from features.lite_parts import Front, Tail
     from visual import ImageEmbedder
     dev = torch.device(a.device)
     RES["device"] = torch.cuda.get_device_name() if dev.type == "cuda" else "cpu"
@@ -92,8 +92,6 @@ def main():
     emb = ImageEmbedder(a.backbone, weights=os.path.join(HERE, f"{a.backbone}-fp16.safetensors"), device=a.device,
                         input_size=a.input_size, progress=False)
     sig = emb.signature()
-    mean = torch.tensor(emb.net.mean).view(1, 3, 1, 1).to(dev) * 255
-    std = torch.tensor(emb.net.std).view(1, 3, 1, 1).to(dev) * 255
 
     class Cached:  # the embedder, its decoding served from the pixels decoded above
         net = emb.net
@@ -108,11 +106,11 @@ def main():
 
     def embed_all(net):
         net = net.to(dev).eval()
-        tail, out = Tail(net, 0), np.zeros((n, 1280), np.float32)
+        front, tail = Front(net, 0, emb.net.mean, emb.net.std).to(dev), Tail(net, 0)
+        out = np.zeros((n, 1280), np.float32)
         with torch.inference_mode():
             for s in range(0, n, 256):
-                x = (torch.from_numpy(pix[s:s + 256]).to(dev).float() - mean) / std
-                out[s:s + 256] = tail(net._swish(net._bn0(net._conv_stem(x)))).float().cpu().numpy()
+                out[s:s + 256] = tail(front(torch.from_numpy(pix[s:s + 256]).to(dev))).float().cpu().numpy()
         return out
 
     def topk_nn(X, k):
@@ -151,17 +149,15 @@ def main():
         out[idx] = torch.nn.functional.normalize(agg.sum(1), dim=1).cpu().numpy()
         return out
 
-    def recipe(V, head_vectors_fn, train, mask, key, extra):
-        """raw / head / head + type probs / + DBA rows of one step."""
+    def recipe(V, adapter_fn, mask, key, extra):
+        """raw / head / head + type probs / + DBA rows of one step; ``adapter_fn(features)``: a head with
+        its type classifier (label_probs_weight 0.5)."""
         row = dict(extra, key=key, raw=scores(V, mask))
         feats = ItemFeatures(V, np.ones(n, bool), signature=sig)
-        ad = head_vectors_fn(feats)
-        ad.classifier_ = None
+        ad = adapter_fn(feats)
+        classifier, ad.classifier_ = ad.classifier_, None
         row["head"] = scores(ad.transform(feats).vectors, mask)
-        g = to_codes(np.where(train, code_s, ""))
-        lab = to_codes(np.where(train, type_s, ""))
-        ad.label_probs_weight = 0.5
-        ad.classifier_ = fit_label_classifier(V, spread_labels(lab, g), device=dev)
+        ad.classifier_ = classifier
         H = ad.transform(feats).vectors
         row["head+lp"] = scores(H, mask)
         row["head+lp+dba5"] = scores(dba(H, mask), mask)
@@ -176,17 +172,17 @@ def main():
 
         def fit_head(feats):
             t = time.perf_counter()
-            ad = VisualAdapter(**HEAD, device=a.device, progress=False).fit(
+            ad = VisualAdapter(**HEAD, label_probs_weight=0.5, device=a.device, progress=False).fit(
                 feats, groups=np.where(train, code_s, None), labels=np.where(train, type_s, None))
             RES.setdefault("head_fit_seconds", {})[split] = round(time.perf_counter() - t, 1)
             return ad
-        recipe(V0, fit_head, train, mask, f"{split} frozen", {})
+        recipe(V0, fit_head, mask, f"{split} frozen", {})
 
     def finetune(split, u, lr=1e-4, patience=2, label_weight=0.5, augment=False):
         mask = dev_masks[split]
         train = np.flatnonzero(~mask)
         ft = BackboneFineTuner(unfreeze=u, epochs=a.epochs, patience=patience, lr=lr, label_weight=label_weight,
-                               augment=augment, device=a.device, progress=False, **HEAD)
+                               label_probs_weight=0.5, augment=augment, device=a.device, progress=False, **HEAD)
         ft.fit(Cached, [str(i) for i in train], groups=code_s[train], labels=type_s[train])
         from safetensors.torch import save_file
         sd = {k: v for k, v in ft.net_.state_dict().items()
@@ -200,15 +196,15 @@ def main():
         V = embed_all(ft.net_)
 
         def tuned_head(feats):
-            ad = VisualAdapter(**HEAD, progress=False)
-            ad.head_, ad.in_dim_, ad.input_signature_ = ft.head_, 1280, sig
+            ad = VisualAdapter(**HEAD, label_probs_weight=0.5, progress=False)
+            ad.head_, ad.in_dim_, ad.input_signature_, ad.classifier_ = ft.head_, 1280, sig, ft.classifier_
             return ad
         extra = {"unfreeze": u, "lr": lr, "patience": patience, "label_weight": label_weight, "augment": augment,
                  "validation": round(ft.validation_score_, 4), "epochs_run": len(ft.history_),
                  "frozen_seconds": round(ft.frozen_seconds_, 1), "train_seconds": round(ft.train_seconds_, 1),
                  "history": ft.history_}
         key = f"{split} unfreeze {u} lr {lr:g} p{patience} lw{label_weight:g}" + (" flips" if augment else "")
-        recipe(V, tuned_head, np.isin(np.arange(n), train), mask, key, extra)
+        recipe(V, tuned_head, mask, key, extra)
         return ft.validation_score_
 
     V0 = embed_all(emb.net.model.net)

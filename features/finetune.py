@@ -32,8 +32,6 @@ from .contrastive import BatchPlan, code_names, codes, multi_positive_loss
 from .label_probs import fit_label_classifier, spread_labels
 from .lite_parts import Front, Tail, retrieval_score, split_groups
 
-__all__ = ["BackboneFineTuner", "Front", "Tail", "split_groups"]
-
 
 def _size(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
@@ -117,7 +115,7 @@ class BackboneFineTuner:
         self.kept_ = "pixels" if self.augment or self.cut_ == 0 else "activations"
         front = Front(net, self.cut_, embedder.net.mean, embedder.net.std).to(dev)
         t = time.perf_counter()
-        acts, ok = self._frozen_activations(embedder, front, paths, dev)
+        acts, ok = self._kept_inputs(embedder, front, paths, dev)
         self.frozen_seconds_ = time.perf_counter() - t
         val = split_groups(list(groups) if groups is not None else [None] * n, self.validation_fraction,
                            self.random_state) & ok
@@ -178,7 +176,7 @@ class BackboneFineTuner:
         self.validation_score_, self.validation_rows_ = best, int(val.sum())
         return self
 
-    def _frozen_activations(self, embedder, front, paths, dev):
+    def _kept_inputs(self, embedder, front, paths, dev):
         """float16 activations at the first trained block of every readable photo, or their uint8 pixels
         (``kept_ == "pixels"``); zeros for unreadable photos."""
         self.errors_, ok = [], np.zeros(len(paths), bool)

@@ -10,8 +10,9 @@ import torch
 
 from features import ItemFeatures
 from features.adapt import VisualAdapter
-from features.finetune import BackboneFineTuner, Front, Tail
+from features.finetune import BackboneFineTuner
 from features.label_probs import append_label_features, label_features
+from features.lite_parts import Front, Tail
 from visual import EmbeddingStore, ImageEmbedder, StoreMismatchError
 
 
