@@ -208,7 +208,10 @@ class BackboneFineTuner:
         """Refuse activations that would not fit (an out-of-memory kill loses the whole job)."""
         limit = self.max_memory
         if limit is None:
-            limit = int(0.6 * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+            try:
+                limit = int(0.6 * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+            except (ValueError, OSError, AttributeError):  # no such figure on this system (macOS, Windows)
+                return
         if need > limit:
             raise ValueError(f"unfreeze={self.unfreeze} keeps {_size(need)} of {self.kept_} for {n} photos, over the "
                              f"{_size(limit)} allowed (max_memory, default 60% of the free memory): unfreeze fewer "
