@@ -1,7 +1,7 @@
 """Offline evaluation: splits, per-user ranking metrics, offline A/B comparison and HTML reports."""
 
-from .splits import (Split, cold_item_split, cold_user_split, leave_last_n, random_split, ratio_split,
-                     temporal_split)
+from .splits import Split, leave_last_n, random_split, ratio_split, temporal_split
+from .cold_splits import cold_item_split, cold_user_split
 from .metrics import (METRICS, auc_from_lists, auc_per_user, average_popularity, catalog_coverage,
                       intra_list_diversity, novelty, ranking_metrics)
 from .stats import holm, paired_bootstrap_ci, wilcoxon_pvalue

@@ -14,7 +14,8 @@ from .comparison import Comparison
 from .evaldata import EvalData
 from .formatting import fmt_value
 from .metrics import auc_per_user, ranking_metrics
-from .splits import Split, cold_item_candidates
+from .cold_splits import cold_item_candidates
+from .splits import Split
 
 
 @dataclass
@@ -196,7 +197,7 @@ class Experiment:
             split_desc["new_users"] = {"policy": "popular", "n": int(len(new_u)),
                                        "n_known": int(len(known_u))}
         # cold-items protocol: users rank only items without training history -- the held-out items and
-        # the catalog items nobody interacted with (see evaluation.splits.cold_item_candidates)
+        # the catalog items nobody interacted with (see evaluation.cold_splits.cold_item_candidates)
         candidates = None
         if cold_protocol:
             candidates, split_desc["candidates"] = cold_item_candidates(counts, item_user_counts(test))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .splits import Split, cold_item_split, random_split, ratio_split, rolling_temporal_splits, temporal_split
+from .cold_splits import cold_item_split
+from .splits import Split, random_split, ratio_split, rolling_temporal_splits, temporal_split
 
 PROTOCOLS = ("random", "temporal", "recbole-811", "cold-items")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .data_source import add_dataset_args, load_catalog_data
-from .options import add_embed_args, embed, parse_params
+from .arg_types import parse_params
+from .options import add_embed_args, embed
 
 
 def add_parser(sub):

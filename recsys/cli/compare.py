@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .options import (UsageError, add_column_args, load_interactions_arg, non_negative_int, open_fraction, positive_int,
-                      report_rows, table_columns)
+from .arg_types import UsageError, non_negative_int, open_fraction, positive_int
+from .options import add_column_args, load_interactions_arg, report_rows, table_columns
 
 
 def add_parser(sub):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .options import (UsageError, add_catalog_args, add_embed_args, add_index_arg, cache_dir, load_catalog,
-                      load_interactions_arg, positive_int)
+from .arg_types import UsageError, positive_int
+from .options import (add_catalog_args, add_embed_args, add_index_arg, cache_dir, load_catalog,
+                      load_interactions_arg)
 
 DATASETS = ("demo", "movielens-1m", "hm", "csv")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .options import positive_int
+from .arg_types import positive_int
 
 
 def add_parser(sub):

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import UsageError
+from .arg_types import UsageError
 
 
 def add_parser(sub):

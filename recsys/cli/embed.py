@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .data_source import add_dataset_args, load_catalog_data
-from .options import add_embed_args, add_engine_args, check_engine, embed, positive_int
+from .arg_types import positive_int
+from .options import add_embed_args, add_engine_args, check_engine, embed
 
 
 def add_parser(sub):

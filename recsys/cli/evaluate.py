@@ -10,7 +10,8 @@ from evaluation.protocols import PROTOCOLS
 from recsys.models.registry import model_names
 
 from .data_source import add_dataset_args, load_data
-from .options import UsageError, add_embed_args, embed, open_fraction, parse_params, positive_int
+from .arg_types import UsageError, open_fraction, parse_params, positive_int
+from .options import add_embed_args, embed
 
 
 def add_parser(sub):

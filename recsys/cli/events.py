@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .options import UsageError
+from .arg_types import UsageError
 
 
 def add_parser(sub):

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .data_source import add_dataset_args, load_data
-from .options import add_column_args, add_engine_args, check_engine, load_interactions_arg, positive_int
+from .arg_types import positive_int
+from .options import add_column_args, add_engine_args, check_engine, load_interactions_arg
 
 
 def add_parser(sub):

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from .data_source import add_item_source_args, check_item_source, load_catalog_data
-from .options import UsageError, adapter_for, embed, make_embedder, report_index
+from .arg_types import UsageError
+from .options import adapter_for, embed, make_embedder, report_index
 
 
 def add_parser(sub):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import sys
 
-from .options import UsageError, add_index_arg, positive_int
+from .arg_types import UsageError, positive_int
+from .options import add_index_arg
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 

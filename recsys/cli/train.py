@@ -7,7 +7,8 @@ import time
 from recsys.models.registry import model_help
 
 from .data_source import add_dataset_args, load_data
-from .options import add_embed_args, add_index_arg, embed, parse_params, report_index, report_rows
+from .arg_types import parse_params
+from .options import add_embed_args, add_index_arg, embed, report_index, report_rows
 
 
 def add_parser(sub):

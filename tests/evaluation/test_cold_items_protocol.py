@@ -8,7 +8,8 @@ import pytest
 
 from evaluation import Experiment
 from evaluation.protocols import PROTOCOL_EMBEDDERS, protocol_embedder
-from evaluation.splits import Split, cold_item_candidates
+from evaluation.cold_splits import cold_item_candidates
+from evaluation.splits import Split
 from recsys.data import Catalog, Interactions
 from recsys.models.base import Recommender
 from tests.helpers import visrec
