@@ -4,6 +4,9 @@ products never seen in training -- split by product, and by product type.
     python benchmarks/hm_finetune.py [--data-dir ../shared/datasets/hm-sample] [--max-train 4000]
         [--unfreeze 1,2] [--epochs 8] [--label-probs 0.5] [--out result.json]
 
+``--pooling multi`` scores multi-depth vectors (``visual.multi_depth``; raw and head rows only) and, in the same
+run, the standard vectors they start with (rows prefixed "avg part:").
+
 On a GPU (the fine-tuner and the embedder pick CUDA by themselves), the whole of EfficientNet-Lite1 on every
 training photo: ``--backbone efficientnet_lite1 --max-train 1000000 --unfreeze 21 --epochs 10``.
 
@@ -40,12 +43,32 @@ def scores(v, present, types, codes, mask) -> dict:
             "variant_recall@10": round(float(group_recall_at_k(v[mask], codes[mask], 10, present[mask]).mean()), 4)}
 
 
+def head_rows(feats, prefix, train, dev, label_probs, types, codes, split) -> dict:
+    """Raw, head and head + type probabilities rows of one vector space."""
+    from features.adapt import VisualAdapter
+    rows = {prefix + "raw": scores(feats.vectors, feats.present, types, codes, dev)}
+    print(split, f"train {train.sum()} photos, dev {dev.sum()}", prefix + "raw", rows[prefix + "raw"], flush=True)
+    settings = [("head only", {})]
+    if label_probs:
+        settings.append((f"head + type probabilities ({label_probs:g})", {"label_probs_weight": label_probs}))
+    for key, extra in settings:
+        t = time.perf_counter()
+        ad = VisualAdapter(**HEAD, **extra, progress=False).fit(feats, groups=np.where(train, codes, None),
+                                                               labels=np.where(train, types, None))
+        rows[prefix + key] = {**scores(ad.transform(feats).vectors, feats.present, types, codes, dev),
+                              "train_seconds": round(time.perf_counter() - t, 1)}
+        print(split, prefix + key, rows[prefix + key], flush=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/datasets/hm-sample"))
     ap.add_argument("--backbone", default="efficientnet_lite0",
                     help="efficientnet_lite0/1/2 (1 and 2 with visrec[backbones])")
     ap.add_argument("--input-size", type=int, default=None, help="default: the backbone's own (224/240/260)")
+    ap.add_argument("--pooling", default="avg", choices=["avg", "multi"],
+                    help="multi: multi-depth vectors (visual.multi_depth) for the raw and head rows (no --unfreeze)")
     ap.add_argument("--cache", default=None,
                     help="embedding store (default ~/.cache/visrec/embeddings/<backbone>-pad-<size>)")
     ap.add_argument("--max-train", type=int, default=4000)
@@ -58,6 +81,8 @@ def main():
                          "the fine-tuned rows carry them too")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
+    if a.pooling != "avg" and a.unfreeze:
+        ap.error("fine-tuning trains the average-pooled vectors: give --unfreeze '' with --pooling multi")
     from machine import cpu_name
 
     from evaluation.splits import group_holdout
@@ -67,9 +92,10 @@ def main():
     from recsys.data import load_hm
     from visual import ImageEmbedder
     catalog, _ = load_hm(a.data_dir)
-    emb = ImageEmbedder(a.backbone, preprocess="pad", input_size=a.input_size, progress=False)
+    emb = ImageEmbedder(a.backbone, preprocess="pad", input_size=a.input_size, pooling=a.pooling, progress=False)
     size = emb.input_size  # the backbone's own unless given
-    cache = a.cache or str(Path.home() / f".cache/visrec/embeddings/{a.backbone}-pad-{size}")
+    tag = f"{a.backbone}-pad-{size}" + ("" if a.pooling == "avg" else f"-{a.pooling}")
+    cache = a.cache or str(Path.home() / f".cache/visrec/embeddings/{tag}")
     raw = embed_catalog(catalog, emb, cache_dir=cache)
     df = catalog.df
     codes = df["product_code"].to_numpy(dtype=object)
@@ -77,7 +103,12 @@ def main():
     paths, _ = catalog.checked_image_paths()
     splits = {"by-product": group_holdout(codes, 0.3, 0),
               "by-type": group_holdout(np.where(types == None, "", types), 0.3, 0) & (types != None)}  # noqa: E711
-    result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "backbone": f"{a.backbone}-pad-{size}",
+    spaces = {"": raw}
+    if a.pooling == "multi":  # the standard vectors are the multi-depth vector's first part (same run, no re-embedding)
+        from visual.multi_depth import PARTS
+        avg = raw.vectors[:, :1280] * np.sqrt(sum(w * w for w in PARTS.values()))
+        spaces = {"avg part: ": ItemFeatures(avg, raw.present), "": raw}
+    result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "backbone": tag,
               "max_train": a.max_train, "splits": {}}
     for name in a.splits.split(","):
         dev = splits[name]
@@ -89,23 +120,9 @@ def main():
             if train.sum() >= a.max_train:
                 break
             train |= train_pool & (codes == p)
-        rows = {"raw": scores(raw.vectors, raw.present, types, codes, dev)}
-        print(name, f"train {train.sum()} photos, dev {dev.sum()}", "raw", rows["raw"], flush=True)
-        t = time.perf_counter()
-        ad = VisualAdapter(**HEAD, progress=False).fit(raw, groups=np.where(train, codes, None),
-                                                       labels=np.where(train, types, None))
-        v = ad.transform(raw).vectors
-        rows["head only"] = {**scores(v, raw.present, types, codes, dev),
-                             "train_seconds": round(time.perf_counter() - t, 1)}
-        print(name, "head only", rows["head only"], flush=True)
-        if a.label_probs:
-            t = time.perf_counter()
-            ad = VisualAdapter(**HEAD, label_probs_weight=a.label_probs, progress=False).fit(
-                raw, groups=np.where(train, codes, None), labels=np.where(train, types, None))
-            key = f"head + type probabilities ({a.label_probs:g})"
-            rows[key] = {**scores(ad.transform(raw).vectors, raw.present, types, codes, dev),
-                         "train_seconds": round(time.perf_counter() - t, 1)}
-            print(name, key, rows[key], flush=True)
+        rows = {}
+        for prefix, feats in spaces.items():
+            rows.update(head_rows(feats, prefix, train, dev, a.label_probs, types, codes, name))
         idx = np.flatnonzero(train)
         dev_idx = np.flatnonzero(dev & raw.present)
         for n in [int(x) for x in a.unfreeze.split(",") if x]:

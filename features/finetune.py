@@ -84,6 +84,9 @@ class BackboneFineTuner:
         if embedder.net.name not in LITE:
             raise ValueError(f"--unfreeze fine-tunes the EfficientNet-Lite backbones ({', '.join(LITE)}), "
                              f"not {embedder.net.name!r}")
+        if embedder.net.pooling != "avg":
+            raise ValueError(f"--unfreeze trains the average-pooled vectors; the embedder uses pooling="
+                             f"{embedder.net.pooling!r}: fine-tune with pooling='avg'")
         blocks = len(embedder.net.model.net._blocks)
         if not 1 <= self.unfreeze <= blocks:
             raise ValueError(f"unfreeze must be 1..{blocks} ({embedder.net.name} has {blocks} blocks), "

@@ -12,7 +12,7 @@ from recsys.data import IdMap
 from recsys.index import VectorIndex
 
 #: signature keys that must match between the catalog vectors and the query's (embedder or text aligner)
-COMPATIBLE = ("backbone", "weights_id", "preprocess", "input_size", "dim")
+COMPATIBLE = ("backbone", "weights_id", "preprocess", "input_size", "dim", "pooling")
 
 
 def catalog_space(model, item_ids=None):
@@ -67,7 +67,8 @@ class PhotoSearch:
                 raise ValueError("the model does not record how its catalog images were embedded; "
                                  "pass embedder=ImageEmbedder(...) with the same settings")
             embedder = ImageEmbedder(sig["backbone"], weights, preprocess=sig["preprocess"],
-                                     input_size=sig["input_size"], device=device, decoder="pil", progress=False)
+                                     input_size=sig["input_size"], device=device, decoder="pil",
+                                     pooling=sig.get("pooling", "avg"), progress=False)
         if sig:
             mine = embedder.signature()
             diff = {k: (sig.get(k), mine.get(k)) for k in COMPATIBLE if sig.get(k) != mine.get(k)}

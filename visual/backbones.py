@@ -37,6 +37,7 @@ class Backbone:
     mean: tuple
     std: tuple
     weights_id: str  # content hash (or release tag) of the weights: vectors of different ids never mix
+    pooling: str = "avg"  # "multi": visual.multi_depth's parts (EfficientNet-Lite only)
 
 
 def file_sha256(path, chunk: int = 1 << 20) -> str:
@@ -160,7 +161,8 @@ def _torchvision(name: str, weights) -> tuple[nn.Module, int, tuple, tuple, str]
     return model, dim, IMAGENET_MEAN, IMAGENET_STD, wid
 
 
-def build_backbone(name: str = "efficientnet_lite0", weights=None, input_size: int = 224) -> Backbone:
+def build_backbone(name: str = "efficientnet_lite0", weights=None, input_size: int = 224,
+                   pooling: str = "avg") -> Backbone:
     """Build a pretrained feature extractor in eval mode on the CPU.
 
     Parameters
@@ -173,12 +175,23 @@ def build_backbone(name: str = "efficientnet_lite0", weights=None, input_size: i
         the backbone's default pretrained ImageNet weights.
     input_size : int
         Square input side in pixels.
+    pooling : {"avg", "multi"}
+        ``"avg"``: the average-pooled last features. ``"multi"`` (EfficientNet-Lite): those joined by
+        features of earlier stages (:mod:`visual.multi_depth`; 3808-d).
     """
+    from .multi_depth import POOLINGS, MultiDepthFeatures, multi_depth_dim
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+    if pooling != "avg" and name not in LITE:
+        raise ValueError(f"pooling={pooling!r} needs an EfficientNet-Lite backbone, not {name!r}")
     if name in LITE:
         model, dim, mean, std, wid = _efficientnet_lite(name, weights)
+        if pooling == "multi":
+            model, dim = MultiDepthFeatures(model.net), multi_depth_dim(model.net)
     else:
         model, dim, mean, std, wid = _torchvision(name, weights)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    return Backbone(name=name, model=model, dim=dim, input_size=input_size, mean=mean, std=std, weights_id=wid)
+    return Backbone(name=name, model=model, dim=dim, input_size=input_size, mean=mean, std=std, weights_id=wid,
+                    pooling=pooling)

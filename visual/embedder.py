@@ -61,6 +61,10 @@ class ImageEmbedder:
         the pixels travel between processes; measured slower than nvjpeg on an H200). Default 0.
     n_jobs : int, optional
         Threads that read and decode images while the network runs (default: CPU count, at most 16).
+    pooling : {"avg", "multi"}
+        ``"avg"``: the average-pooled last features (1280-d). ``"multi"`` (EfficientNet-Lite): those joined
+        by features of the last three stages (:mod:`visual.multi_depth`, 3808-d); it is recorded in the
+        signature, so stores, heads and searches never mix the two. A ready ``Backbone`` brings its own.
     progress : bool
         Show a progress bar.
     """
@@ -68,7 +72,7 @@ class ImageEmbedder:
     def __init__(self, backbone="efficientnet_lite0", weights=None, *, device: str = "auto",
                  batch_size: int = 32, preprocess: str = "pad", input_size: int | None = None,
                  decoder: str = "auto", compile: bool = False, n_jobs: int | None = None,
-                 processes: int | None = None, progress: bool = True):
+                 processes: int | None = None, pooling: str = "avg", progress: bool = True):
         if preprocess not in ("pad", "center_crop"):
             raise ValueError(f"preprocess must be 'pad' or 'center_crop', got {preprocess!r}")
         if batch_size < 1:
@@ -87,6 +91,7 @@ class ImageEmbedder:
         self.compile = compile
         self.n_jobs = n_jobs
         self.processes = processes
+        self.pooling = pooling
         self.progress = progress
         self._net: Backbone | None = None
         self._proc_pool = None
@@ -99,7 +104,7 @@ class ImageEmbedder:
                 net = self.backbone
                 self.backbone = net.name
             else:
-                net = build_backbone(self.backbone, self.weights, self.input_size)
+                net = build_backbone(self.backbone, self.weights, self.input_size, self.pooling)
             dev = resolve_device(self.device)
             net.model.to(dev).to(memory_format=torch.channels_last)
             self._dev = dev
@@ -159,6 +164,8 @@ class ImageEmbedder:
                "input_size": self.input_size, "dim": net.dim, "normalised": "l2"}
         if self.decoder_ != "pil":  # pixels differ slightly between decoders/resamplers
             sig["decoder"] = self.decoder_
+        if net.pooling != "avg":  # absent for the standard vectors: stores made before the option stay valid
+            sig["pooling"] = net.pooling
         return sig
 
     # -- pixels -> vectors ---------------------------------------------------------------------

@@ -19,15 +19,18 @@ def cache_dir(arg) -> Path:
 
 
 def store_dir(cache: Path, embedder) -> Path:
-    """The embedding store of one backbone and preprocessing inside a cache folder."""
-    return cache / f"{embedder.backbone}-{embedder.preprocess}-{embedder.input_size}"
+    """The embedding store of one backbone, preprocessing, input size and pooling inside a cache folder."""
+    pooling = getattr(embedder, "pooling", "avg")
+    return cache / (f"{embedder.backbone}-{embedder.preprocess}-{embedder.input_size}"
+                    + ("" if pooling == "avg" else f"-{pooling}"))
 
 
 def make_embedder(args):
     """The :class:`visual.ImageEmbedder` the embedding options describe."""
     from visual import ImageEmbedder
     return ImageEmbedder(args.backbone, args.weights, device=args.device, batch_size=args.batch_size,
-                         preprocess=args.preprocess, input_size=getattr(args, "input_size", None))
+                         preprocess=args.preprocess, input_size=getattr(args, "input_size", None),
+                         pooling=getattr(args, "pooling", "avg"))
 
 
 def add_embed_args(p):
@@ -39,6 +42,9 @@ def add_embed_args(p):
     g.add_argument("--input-size", type=positive_int, default=None,
                    help="square input side in pixels (default: the backbone's own, 224; 240/260 for "
                         "efficientnet_lite1/2); vectors of different sizes are kept apart")
+    g.add_argument("--pooling", default="avg", choices=["avg", "multi"],
+                   help="avg: the last features, average-pooled; multi (EfficientNet-Lite): joined by pooled "
+                        "features of the last three stages (3808-d; better heads on unseen products, see README)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda")
     g.add_argument("--batch-size", type=positive_int, default=32)
     g.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])

@@ -1,0 +1,57 @@
+"""Multi-depth pooling of EfficientNet-Lite: the usual average-pooled head features joined by their
+generalised-mean (GeM) pooling and by the average- and max-pooled outputs of the last three stages.
+
+ImageNet's last layer is tuned to name objects; the earlier stages still hold shape and texture (a
+sleeve, a hem, a knit), which is what tells a cardigan from a sweater in a catalog. Each part is
+L2-normalised and weighted (:data:`PARTS`) before the whole is normalised again, so no part's scale
+dominates. Measured on unseen H&M products in ``benchmarks/RESULTS.md`` ("Multi-depth pooling").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: part -> weight. ``head_avg`` alone is the standard vector (``pooling="avg"``); ``stage{-k}_*`` are the
+#: outputs of the last block of the k-th stage from the end.
+PARTS = {"head_avg": 1.0, "head_gem": 0.7, "stage-1_avg": 0.5, "stage-1_max": 0.5, "stage-2_avg": 0.5,
+         "stage-2_max": 0.5, "stage-3_avg": 0.3, "stage-3_max": 0.3}
+POOLINGS = ("avg", "multi")
+
+
+def stage_ends(net) -> list[int]:
+    """Indices of the blocks that end a stage (the next block changes the channel count), in order."""
+    outs = [b._bn2.num_features for b in net._blocks]
+    return [i for i in range(len(outs)) if i == len(outs) - 1 or outs[i + 1] != outs[i]]
+
+
+def multi_depth_dim(net) -> int:
+    """Length of the multi-depth vector of an EfficientNet-Lite ``net``."""
+    ends = stage_ends(net)[-3:]
+    return 2 * net._bn1.num_features + 2 * sum(net._blocks[i]._bn2.num_features for i in ends)
+
+
+class MultiDepthFeatures(nn.Module):
+    """EfficientNet-Lite trunk -> the weighted, normalised parts of :data:`PARTS`, concatenated (the embedder
+    normalises the whole)."""
+
+    def __init__(self, net, gem_p: float = 3.0):
+        super().__init__()
+        self.net, self.gem_p = net, gem_p
+        ends = stage_ends(net)[-3:]
+        self.taps = {ends[-1]: "stage-1", ends[-2]: "stage-2", ends[-3]: "stage-3"}
+
+    def forward(self, x):
+        net = self.net
+        unit = nn.functional.normalize
+        parts = {}
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        for i, block in enumerate(net._blocks):
+            x = block(x, drop_connect_rate=None)
+            if i in self.taps:
+                parts[f"{self.taps[i]}_avg"] = x.mean(dim=(2, 3))
+                parts[f"{self.taps[i]}_max"] = x.amax(dim=(2, 3))
+        h = net._swish(net._bn1(net._conv_head(x)))
+        parts["head_avg"] = h.mean(dim=(2, 3))
+        parts["head_gem"] = h.float().clamp(min=1e-6).pow(self.gem_p).mean(dim=(2, 3)).pow(1.0 / self.gem_p)
+        return torch.cat([w * unit(parts[k].float(), dim=1) for k, w in PARTS.items()], dim=1)
