@@ -243,7 +243,7 @@ HEADS_DIR = Path(__file__).resolve().parent / "heads"  # package data of ``featu
 
 def default_head_path(signature: dict) -> Path | None:
     """The shipped head for vectors made with ``signature`` (backbone, preprocessing, size), if any."""
-    if not signature:
+    if not signature or signature.get("pooling", "avg") != "avg":  # heads ship for the standard vectors
         return None
     name = f"hm-{signature.get('backbone')}-{signature.get('preprocess')}-{signature.get('input_size')}.safetensors"
     p = HEADS_DIR / name

@@ -19,7 +19,7 @@ from recsys.search import COMPATIBLE, catalog_space, shipped_adapter
 
 def default_text_head_path(signature: dict) -> Path | None:
     """The shipped text aligner for image vectors made with ``signature``, if any."""
-    if not signature:
+    if not signature or signature.get("pooling", "avg") != "avg":  # heads ship for the standard vectors
         return None
     p = HEADS_DIR / (f"text-hm-{signature.get('backbone')}-{signature.get('preprocess')}-"
                           f"{signature.get('input_size')}.safetensors")

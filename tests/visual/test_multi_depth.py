@@ -81,3 +81,10 @@ def test_the_command_line_keeps_multi_depth_vectors_in_their_own_store(tmp_path)
     assert emb.pooling == "multi" and store_dir(tmp_path, emb).name == "efficientnet_lite0-pad-224-multi"
     ns.pooling = "avg"
     assert store_dir(tmp_path, make_embedder(ns)).name == "efficientnet_lite0-pad-224"
+
+
+def test_no_shipped_head_is_offered_for_multi_depth_vectors(multi, embedder):
+    from features.adapt import default_head_path
+    from recsys.text_search import default_text_head_path
+    assert default_head_path(embedder.signature()) is not None  # the Lite0 head ships for the standard vectors
+    assert default_head_path(multi.signature()) is None and default_text_head_path(multi.signature()) is None
