@@ -105,9 +105,8 @@ def main():
               "by-type": group_holdout(np.where(types == None, "", types), 0.3, 0) & (types != None)}  # noqa: E711
     spaces = {"": raw}
     if a.pooling == "multi":  # the standard vectors are the multi-depth vector's first part (same run, no re-embedding)
-        from visual.multi_depth import PARTS
-        avg = raw.vectors[:, :1280] * np.sqrt(sum(w * w for w in PARTS.values()))
-        spaces = {"avg part: ": ItemFeatures(avg, raw.present), "": raw}
+        from visual.multi_depth import standard_part
+        spaces = {"avg part: ": ItemFeatures(standard_part(raw.vectors), raw.present), "": raw}
     result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "backbone": tag,
               "max_train": a.max_train, "splits": {}}
     for name in a.splits.split(","):

@@ -102,7 +102,7 @@ class ImageEmbedder:
         if self._net is None:
             if isinstance(self.backbone, Backbone):
                 net = self.backbone
-                self.backbone = net.name
+                self.backbone, self.pooling = net.name, net.pooling  # what Ray actors and stores rebuild
             else:
                 net = build_backbone(self.backbone, self.weights, self.input_size, self.pooling)
             dev = resolve_device(self.device)

@@ -9,6 +9,7 @@ dominates. Measured on unseen H&M products in ``benchmarks/RESULTS.md`` ("Multi-
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -17,6 +18,11 @@ from torch import nn
 PARTS = {"head_avg": 1.0, "head_gem": 0.7, "stage-1_avg": 0.5, "stage-1_max": 0.5, "stage-2_avg": 0.5,
          "stage-2_max": 0.5, "stage-3_avg": 0.3, "stage-3_max": 0.3}
 POOLINGS = ("avg", "multi")
+
+
+def standard_part(vectors: np.ndarray, head_dim: int = 1280) -> np.ndarray:
+    """The standard (``pooling="avg"``) vectors inside multi-depth ones: their first part, rescaled to unit length."""
+    return vectors[:, :head_dim] * np.sqrt(sum(w * w for w in PARTS.values()))
 
 
 def stage_ends(net) -> list[int]:

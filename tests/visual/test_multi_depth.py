@@ -5,7 +5,7 @@ import pytest
 
 from tests.helpers import make_image
 from visual import EmbeddingStore, ImageEmbedder, StoreMismatchError, build_backbone
-from visual.multi_depth import PARTS
+from visual.multi_depth import PARTS, standard_part
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_the_first_part_is_the_standard_vector_and_the_rest_come_from_earlier_st
     assert v.shape == (4, 3808) == (len(photos), multi.dim)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     scale = np.sqrt(sum(w * w for w in PARTS.values()))  # each part is a unit vector times its weight
-    np.testing.assert_allclose(v[:, :1280] * scale, embedder.embed_images(photos), atol=2e-5)
+    np.testing.assert_allclose(standard_part(v), embedder.embed_images(photos), atol=2e-5)
     rest = v[:, 1280:] * scale
     # the stage parts are unit vectors of their own, at their weights: not a copy of the head's features
     np.testing.assert_allclose(np.linalg.norm(rest[:, 1280:], axis=1),
@@ -88,3 +88,9 @@ def test_no_shipped_head_is_offered_for_multi_depth_vectors(multi, embedder):
     from recsys.text_search import default_text_head_path
     assert default_head_path(embedder.signature()) is not None  # the Lite0 head ships for the standard vectors
     assert default_head_path(multi.signature()) is None and default_text_head_path(multi.signature()) is None
+
+
+def test_a_ready_backbone_brings_its_pooling_to_the_settings_ray_actors_rebuild():
+    from recsys.engines.ray_embed import embedder_settings
+    emb = ImageEmbedder(build_backbone("efficientnet_lite0", pooling="multi"), device="cpu", progress=False)
+    assert emb.signature()["pooling"] == "multi" and embedder_settings(emb)["pooling"] == "multi"
