@@ -4,8 +4,8 @@ products never seen in training -- split by product, and by product type.
     python benchmarks/hm_finetune.py [--data-dir ../shared/datasets/hm-sample] [--max-train 4000]
         [--unfreeze 1,2] [--epochs 8] [--label-probs 0.5] [--out result.json]
 
-``--pooling multi`` scores multi-depth vectors (``visual.multi_depth``; raw and head rows only) and, in the same
-run, the standard vectors they start with (rows prefixed "avg part:").
+``--pooling multi`` scores multi-depth vectors (``visual.multi_depth``; the fine-tuner then trains them too) and,
+in the same run, the standard vectors they start with (raw and head rows prefixed "avg part:").
 
 On a GPU (the fine-tuner and the embedder pick CUDA by themselves), the whole of EfficientNet-Lite1 on every
 training photo: ``--backbone efficientnet_lite1 --max-train 1000000 --unfreeze 21 --epochs 10``.
@@ -68,7 +68,7 @@ def main():
                     help="efficientnet_lite0/1/2 (1 and 2 with visrec[backbones])")
     ap.add_argument("--input-size", type=int, default=None, help="default: the backbone's own (224/240/260)")
     ap.add_argument("--pooling", default="avg", choices=["avg", "multi"],
-                    help="multi: multi-depth vectors (visual.multi_depth) for the raw and head rows (no --unfreeze)")
+                    help="multi: multi-depth vectors (visual.multi_depth), also the ones fine-tuned")
     ap.add_argument("--cache", default=None,
                     help="embedding store (default ~/.cache/visrec/embeddings/<backbone>-pad-<size>)")
     ap.add_argument("--max-train", type=int, default=4000)
@@ -81,8 +81,6 @@ def main():
                          "the fine-tuned rows carry them too")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    if a.pooling != "avg" and a.unfreeze:
-        ap.error("fine-tuning trains the average-pooled vectors: give --unfreeze '' with --pooling multi")
     from machine import cpu_name
 
     from evaluation.splits import group_holdout
@@ -130,7 +128,8 @@ def main():
             ft.fit(emb, [paths[i] for i in idx], groups=codes[idx], labels=types[idx])
             with tempfile.TemporaryDirectory() as tmp:
                 bb, head = ft.save(Path(tmp) / "bb.safetensors", Path(tmp) / "head.safetensors", emb)
-                tuned = ImageEmbedder(a.backbone, weights=bb, preprocess="pad", input_size=size, progress=False)
+                tuned = ImageEmbedder(a.backbone, weights=bb, preprocess="pad", input_size=size, pooling=a.pooling,
+                                      progress=False)
                 got = tuned.embed_paths([paths[i] for i in dev_idx])
                 adv = VisualAdapter.load(head).transform(ItemFeatures(got.vectors, got.present,
                                                                       signature=tuned.signature())).vectors

@@ -5,6 +5,7 @@ the dev side: tuned vectors, + the tuned head, + type probabilities (0.5), + gal
     python benchmarks/hm_pack.py                       # here: .bench/hm-pack (about 52 MiB for Lite1)
     # on the GPU machine (device tool: carry .bench/hm-pack):
     python3 benchmarks/hm_finetune_gpu.py --configs by-product:21:1e-4:2,by-type:21:1e-4:2
+    python3 benchmarks/hm_finetune_gpu.py --pooling multi --configs by-product:21:1e-4:2   # multi-depth vectors
 
 The photos travel as WebP (the machine takes 64 MiB), which costs the frozen network about 0.016 / 0.047 type
 precision / variant recall on dev: score the returned weights on the original photos (``ImageEmbedder(weights=)``)
@@ -51,6 +52,8 @@ def main():
     ap.add_argument("--pack", default=".bench/hm-pack", help="the folder hm_pack.py wrote")
     ap.add_argument("--backbone", default="efficientnet_lite1")
     ap.add_argument("--input-size", type=int, default=240)
+    ap.add_argument("--pooling", default="avg", choices=["avg", "multi"],
+                    help="multi: fine-tune and score multi-depth vectors (visual.multi_depth)")
     ap.add_argument("--configs", default="by-product:21:1e-4:2",
                     help="comma-separated split:unfreeze:lr:patience[:label_weight[:augment]] (split: by-product, "
                          "by-type or all = every photo, nothing scored; augment 1 = random flips)")
@@ -90,7 +93,7 @@ def main():
     log("decoded", pix.shape)
     gc_all, tc_all = to_codes(code_s), to_codes(type_s)  # '' -> -1
     emb = ImageEmbedder(a.backbone, weights=os.path.join(HERE, f"{a.backbone}-fp16.safetensors"), device=a.device,
-                        input_size=a.input_size, progress=False)
+                        input_size=a.input_size, pooling=a.pooling, progress=False)
     sig = emb.signature()
 
     class Cached:  # the embedder, its decoding served from the pixels decoded above
@@ -106,11 +109,11 @@ def main():
 
     def embed_all(net):
         net = net.to(dev).eval()
-        front, tail = Front(net, 0, emb.net.mean, emb.net.std).to(dev), Tail(net, 0)
-        out = np.zeros((n, 1280), np.float32)
+        front, tail = Front(net, 0, emb.net.mean, emb.net.std, a.pooling).to(dev), Tail(net, 0, a.pooling)
+        out = np.zeros((n, emb.dim), np.float32)
         with torch.inference_mode():
             for s in range(0, n, 256):
-                out[s:s + 256] = tail(front(torch.from_numpy(pix[s:s + 256]).to(dev))).float().cpu().numpy()
+                out[s:s + 256] = tail(*front(torch.from_numpy(pix[s:s + 256]).to(dev))).float().cpu().numpy()
         return out
 
     def topk_nn(X, k):
@@ -197,7 +200,7 @@ def main():
 
         def tuned_head(feats):
             ad = VisualAdapter(**HEAD, label_probs_weight=0.5, progress=False)
-            ad.head_, ad.in_dim_, ad.input_signature_, ad.classifier_ = ft.head_, 1280, sig, ft.classifier_
+            ad.head_, ad.in_dim_, ad.input_signature_, ad.classifier_ = ft.head_, emb.dim, sig, ft.classifier_
             return ad
         extra = {"unfreeze": u, "lr": lr, "patience": patience, "label_weight": label_weight, "augment": augment,
                  "validation": round(ft.validation_score_, 4), "epochs_run": len(ft.history_),

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from recsys.io.atomic import atomic_write_text, default_mode
 from visual.devices import resolve_device
+from visual.signatures import space_mismatch
 
 from .contrastive import BatchPlan, code_names, codes, multi_positive_loss, partners
 from .item_features import ItemFeatures
@@ -171,6 +172,11 @@ class VisualAdapter:
         """Adapted, L2-normalised vectors (items without a vector stay without)."""
         if not hasattr(self, "head_"):
             raise RuntimeError("VisualAdapter is not fitted: call fit(...) or VisualAdapter.load(path)")
+        diff = space_mismatch(getattr(self, "input_signature_", {}), features.signature)
+        if diff:
+            raise ValueError("the adapter head was trained on other vectors: " + ", ".join(
+                f"{k} {want!r} (head) vs {got!r} (these vectors)" for k, (want, got) in diff.items())
+                + "; embed with the head's settings (--backbone/--weights/--pooling) or train a head for these")
         if features.dim != self.in_dim_:
             raise ValueError(f"the adapter expects {self.in_dim_}-d vectors, got {features.dim}-d")
         with torch.inference_mode():

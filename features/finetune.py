@@ -8,6 +8,9 @@ Batch norms keep their ImageNet statistics. Early stopping watches retrieval on 
 group (colour variants never on both sides). The result is a full backbone checkpoint (safetensors,
 loaded by ``ImageEmbedder(weights=...)``; its content hash becomes the vectors' ``weights_id``, so caches
 and indexes never mix its vectors with the original network's) and an adapter head for its vectors.
+The embedder's pooling is what is trained: with ``pooling="multi"`` (:mod:`visual.multi_depth`) the stage outputs
+pooled before the first trained block come from the frozen pass, the later ones and the head's from the trained
+blocks.
 """
 
 from __future__ import annotations
@@ -84,9 +87,6 @@ class BackboneFineTuner:
         if embedder.net.name not in LITE:
             raise ValueError(f"--unfreeze fine-tunes the EfficientNet-Lite backbones ({', '.join(LITE)}), "
                              f"not {embedder.net.name!r}")
-        if embedder.net.pooling != "avg":
-            raise ValueError(f"--unfreeze trains the average-pooled vectors; the embedder uses pooling="
-                             f"{embedder.net.pooling!r}: fine-tune with pooling='avg'")
         blocks = len(embedder.net.model.net._blocks)
         if not 1 <= self.unfreeze <= blocks:
             raise ValueError(f"unfreeze must be 1..{blocks} ({embedder.net.name} has {blocks} blocks), "
@@ -116,20 +116,22 @@ class BackboneFineTuner:
         self.base_weights_id_ = embedder.net.weights_id
         self.cut_ = len(net._blocks) - self.unfreeze
         self.kept_ = "pixels" if self.augment or self.cut_ == 0 else "activations"
-        front = Front(net, self.cut_, embedder.net.mean, embedder.net.std).to(dev)
+        pooling = getattr(embedder.net, "pooling", "avg")
+        front = Front(net, self.cut_, embedder.net.mean, embedder.net.std, pooling).to(dev)
         t = time.perf_counter()
         acts, ok = self._kept_inputs(embedder, front, paths, dev)
         self.frozen_seconds_ = time.perf_counter() - t
         val = split_groups(list(groups) if groups is not None else [None] * n, self.validation_fraction,
                            self.random_state) & ok
         plan = BatchPlan.build(ok & ~val, g, lab, {})
-        tail = Tail(net, self.cut_)
+        tail = Tail(net, self.cut_, pooling, front.frozen_parts)
+        self.dim_ = int(embedder.net.dim)
         for p in net.parameters():
             p.requires_grad_(False)
         trained = [p for m in (*net._blocks[self.cut_:], net._conv_head) for p in m.parameters()]
         for p in trained:
             p.requires_grad_(True)
-        head = ProjectionHead(int(net._conv_head.out_channels), self.hidden, self.out_dim, self.dropout).to(dev)
+        head = ProjectionHead(self.dim_, self.hidden, self.out_dim, self.dropout).to(dev)
         opt = torch.optim.AdamW([{"params": trained, "lr": self.lr}, {"params": head.parameters(), "lr": self.head_lr}],
                                 weight_decay=self.weight_decay)
         G, L = torch.from_numpy(g).to(dev), torch.from_numpy(lab).to(dev)
@@ -144,7 +146,7 @@ class BackboneFineTuner:
                 bi = torch.from_numpy(idx).to(dev)
                 flip = rng.random(len(idx)) < 0.5 if self.augment else None
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                    z = head(tail(self._at_cut(front, acts, idx, dev, flip)).float())
+                    z = head(tail(*self._at_cut(front, acts, idx, dev, flip)).float())
                 loss = multi_positive_loss(z.float(), G[bi], L[bi], idx, {}, group_weight=self.group_weight,
                                            label_weight=self.label_weight, pair_weight=0.0,
                                            temperature=self.temperature)
@@ -171,7 +173,7 @@ class BackboneFineTuner:
         self.classifier_, self.label_classes_ = None, []
         if self.label_probs_weight:  # on the tuned vectors of every readable photo, labels spread over groups
             rows = np.flatnonzero(ok)
-            vecs = np.zeros((n, int(net._conv_head.out_channels)), np.float32)
+            vecs = np.zeros((n, self.dim_), np.float32)
             vecs[rows] = self._vectors(front, tail, None, acts, rows, dev)
             self.classifier_ = fit_label_classifier(vecs, spread_labels(np.where(ok, lab, -1), g), device=dev)
             self.label_classes_ = code_names(labels)
@@ -180,10 +182,11 @@ class BackboneFineTuner:
         return self
 
     def _kept_inputs(self, embedder, front, paths, dev):
-        """float16 activations at the first trained block of every readable photo, or their uint8 pixels
+        """``(kept, frozen)``: float16 activations at the first trained block of every readable photo and the
+        frozen parts of their multi-depth vectors (:class:`Front`), or their uint8 pixels and None
         (``kept_ == "pixels"``); zeros for unreadable photos."""
         self.errors_, ok = [], np.zeros(len(paths), bool)
-        out = None
+        out = parts = None
         for s in tqdm(range(0, len(paths), 64), desc="frozen blocks", disable=not self.progress):
             batch, rows = [], []
             for i in range(s, min(s + 64, len(paths))):
@@ -197,7 +200,11 @@ class BackboneFineTuner:
             x = torch.from_numpy(np.stack(batch))
             if self.kept_ == "activations":
                 with torch.inference_mode():
-                    x = front(x.to(dev)).to(torch.float16).cpu()
+                    x, frozen = front(x.to(dev))
+                    x, frozen = x.to(torch.float16).cpu(), frozen.cpu()
+                if parts is None:
+                    parts = torch.zeros((len(paths), frozen.shape[1]), dtype=torch.float32)
+                parts[rows] = frozen
             if out is None:
                 self._check_memory(x[0].numel() * x.element_size() * len(paths), len(paths))
                 out = torch.zeros((len(paths), *x.shape[1:]), dtype=x.dtype)
@@ -205,7 +212,7 @@ class BackboneFineTuner:
             ok[rows] = True
         if out is None:
             raise ValueError("none of the photos could be read: nothing to fine-tune on")
-        return out, ok
+        return (out, parts), ok
 
     def _check_memory(self, need: int, n: int) -> None:
         """Refuse activations that would not fit (an out-of-memory kill loses the whole job)."""
@@ -222,22 +229,24 @@ class BackboneFineTuner:
                              "with more memory")
 
     def _at_cut(self, front, kept, rows, dev, flip=None):
-        """The activations at the first trained block of ``rows`` (host-memory rows, indexed on the host),
-        run through the frozen front when pixels are kept, mirrored where ``flip``."""
-        x = kept[torch.from_numpy(np.asarray(rows))].to(dev)
+        """The activations at the first trained block of ``rows`` (host-memory rows, indexed on the host) and
+        their frozen multi-depth parts, run through the frozen front when pixels are kept, mirrored where ``flip``."""
+        at = torch.from_numpy(np.asarray(rows))
+        x = kept[0][at].to(dev)
         if self.kept_ == "activations":
-            return x.float()
+            return x.float(), kept[1][at].to(dev)
         if flip is not None:
             x = torch.where(torch.from_numpy(flip).to(dev).view(-1, 1, 1, 1), x.flip(-1), x)
         with torch.no_grad():
-            return front(x).float()
+            x, frozen = front(x)
+        return x.float(), frozen
 
     def _vectors(self, front, tail, head, kept, rows, dev) -> np.ndarray:
         """The tuned network's vectors of ``rows`` (through ``head`` unless it is None)."""
         out = []
         with torch.inference_mode():
             for s in range(0, len(rows), 256):
-                v = tail(self._at_cut(front, kept, rows[s:s + 256], dev)).float()
+                v = tail(*self._at_cut(front, kept, rows[s:s + 256], dev)).float()
                 out.append((v if head is None else head(v)).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
@@ -261,7 +270,7 @@ class BackboneFineTuner:
                            temperature=self.temperature, group_weight=self.group_weight,
                            label_weight=self.label_weight, label_probs_weight=self.label_probs_weight,
                            progress=False)
-        ad.head_, ad.in_dim_, ad.input_signature_ = self.head_, int(self.net_._conv_head.out_channels), signature
+        ad.head_, ad.in_dim_, ad.input_signature_ = self.head_, self.dim_, signature
         ad.classifier_, ad.label_classes_ = self.classifier_, self.label_classes_
         ad.save(head_path)
         return backbone_path, head_path

@@ -10,9 +10,10 @@ import numpy as np
 
 from recsys.data import IdMap
 from recsys.index import VectorIndex
+from visual.signatures import SPACE_KEYS
 
 #: signature keys that must match between the catalog vectors and the query's (embedder or text aligner)
-COMPATIBLE = ("backbone", "weights_id", "preprocess", "input_size", "dim", "pooling")
+COMPATIBLE = SPACE_KEYS
 
 
 def catalog_space(model, item_ids=None):

@@ -51,13 +51,52 @@ def demo_table(demo, name: str):
     return pd.read_csv(demo.dir / name, dtype={"user_id": str, "item_id": str})
 
 
-def visrec(*args, check=True, env=None):
-    env = dict(os.environ if env is None else env, PYTHONPATH=str(ROOT))
-    p = subprocess.run([sys.executable, "-m", "recsys.cli", *map(str, args)], capture_output=True, text=True,
-                       env=env, cwd=ROOT)
+def visrec(*args, check=True, env=None, process=None):
+    """Run ``visrec ARGS`` and return a ``CompletedProcess`` (returncode, stdout, stderr).
+
+    By default the command runs in this interpreter (``recsys.cli.main``, working directory the repository
+    root, stdout/stderr captured, ``SystemExit`` taken as the exit status, an escaped exception as status 1
+    with its traceback on stderr), which spares each call the seconds a fresh Python spends importing
+    torch. ``process=True`` (implied by ``env``, or for every call with ``VISREC_TEST_PROCESS=1``) runs
+    ``python -m recsys.cli`` as a real child process instead: for what only a process shows (exit codes
+    seen by a shell, environment variables, output written by C code).
+    """
+    argv = [str(a) for a in args]
+    if process is None:
+        process = env is not None or os.environ.get("VISREC_TEST_PROCESS") == "1"
+    if process:
+        env = dict(os.environ if env is None else env, PYTHONPATH=str(ROOT))
+        p = subprocess.run([sys.executable, "-m", "recsys.cli", *argv], capture_output=True, text=True,
+                           env=env, cwd=ROOT)
+    else:
+        p = _visrec_here(argv)
     if check and p.returncode != 0:
-        raise AssertionError(f"visrec {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+        raise AssertionError(f"visrec {' '.join(argv)} failed ({p.returncode}):\n{p.stderr[-3000:]}")
     return p
+
+
+def _visrec_here(argv):
+    import contextlib
+    import io
+    import traceback
+
+    from recsys.cli import main
+    out, err, cwd = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = main(argv)
+            except SystemExit as e:  # argparse's usage errors and --help
+                rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+                if not isinstance(e.code, (int, type(None))):
+                    print(e.code, file=sys.stderr)
+            except Exception:  # what an uncaught exception does to a real process
+                traceback.print_exc()
+                rc = 1
+    finally:
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(["visrec", *argv], rc, out.getvalue(), err.getvalue())
 
 
 def read_jsonl(path):

@@ -37,6 +37,30 @@ def multi_depth_dim(net) -> int:
     return 2 * net._bn1.num_features + 2 * sum(net._blocks[i]._bn2.num_features for i in ends)
 
 
+def tap_blocks(net) -> dict[int, str]:
+    """Block index -> stage name (``stage-1`` is the last) of the three stage outputs a multi-depth vector pools."""
+    ends = stage_ends(net)[-3:]
+    return {ends[-1]: "stage-1", ends[-2]: "stage-2", ends[-3]: "stage-3"}
+
+
+def tap_parts(stage: str, x) -> dict:
+    """The average- and max-pooled parts of one stage's output ``x`` (``B x C x H x W``)."""
+    return {f"{stage}_avg": x.mean(dim=(2, 3)), f"{stage}_max": x.amax(dim=(2, 3))}
+
+
+def head_parts(h, gem_p: float = 3.0) -> dict:
+    """The average- and GeM-pooled parts of the head features ``h``."""
+    return {"head_avg": h.mean(dim=(2, 3)),
+            "head_gem": h.float().clamp(min=1e-6).pow(gem_p).mean(dim=(2, 3)).pow(1.0 / gem_p)}
+
+
+def join_parts(parts: dict):
+    """Every part of :data:`PARTS` L2-normalised, weighted and concatenated in that order (the whole is not
+    normalised)."""
+    unit = nn.functional.normalize
+    return torch.cat([w * unit(parts[k].float(), dim=1) for k, w in PARTS.items()], dim=1)
+
+
 class MultiDepthFeatures(nn.Module):
     """EfficientNet-Lite trunk -> the weighted, normalised parts of :data:`PARTS`, concatenated (the embedder
     normalises the whole)."""
@@ -44,20 +68,15 @@ class MultiDepthFeatures(nn.Module):
     def __init__(self, net, gem_p: float = 3.0):
         super().__init__()
         self.net, self.gem_p = net, gem_p
-        ends = stage_ends(net)[-3:]
-        self.taps = {ends[-1]: "stage-1", ends[-2]: "stage-2", ends[-3]: "stage-3"}
+        self.taps = tap_blocks(net)
 
     def forward(self, x):
         net = self.net
-        unit = nn.functional.normalize
         parts = {}
         x = net._swish(net._bn0(net._conv_stem(x)))
         for i, block in enumerate(net._blocks):
             x = block(x, drop_connect_rate=None)
             if i in self.taps:
-                parts[f"{self.taps[i]}_avg"] = x.mean(dim=(2, 3))
-                parts[f"{self.taps[i]}_max"] = x.amax(dim=(2, 3))
-        h = net._swish(net._bn1(net._conv_head(x)))
-        parts["head_avg"] = h.mean(dim=(2, 3))
-        parts["head_gem"] = h.float().clamp(min=1e-6).pow(self.gem_p).mean(dim=(2, 3)).pow(1.0 / self.gem_p)
-        return torch.cat([w * unit(parts[k].float(), dim=1) for k, w in PARTS.items()], dim=1)
+                parts.update(tap_parts(self.taps[i], x))
+        parts.update(head_parts(net._swish(net._bn1(net._conv_head(x))), self.gem_p))
+        return join_parts(parts)

@@ -54,6 +54,10 @@ def test_checkpoint_and_head_reproduce_the_trained_vectors_under_a_new_weights_i
     assert got.shape == (30, 256 + len(adapter.label_classes_))
     np.testing.assert_allclose(got, want, atol=2e-2)  # float16 activations in training, float32 here
     assert (got * want).sum(1).min() > 0.999
+    # the head refuses vectors of the original network (same length, other weights), naming the difference
+    orig = emb.embed_paths(paths[:3])
+    with pytest.raises(ValueError, match="weights_id .* vs"):
+        adapter.transform(ItemFeatures(orig.vectors, orig.present, signature=emb.signature()))
 
 
 def test_the_category_probabilities_are_learned_on_the_tuned_vectors(tuned):
@@ -124,7 +128,7 @@ def test_flips_train_from_kept_pixels_and_the_checkpoint_still_gives_the_trained
     with torch.inference_mode():
         pixels = torch.stack([torch.from_numpy(emb.decode(p)) for p in paths[:5]])
         front = Front(net, flipped.cut_, emb.net.mean, emb.net.std)
-        want = flipped.head_(Tail(net, flipped.cut_)(front(pixels))).numpy()
+        want = flipped.head_(Tail(net, flipped.cut_)(*front(pixels))).numpy()
     assert (got * want).sum(1).min() > 0.999
 
 
@@ -161,3 +165,45 @@ def test_the_larger_lite_backbones_fine_tune_too(demo, tmp_path):
     tuned = ImageEmbedder("efficientnet_lite1", weights=bb, input_size=96, progress=False, device="cpu")
     assert tuned.signature()["weights_id"] != emb.signature()["weights_id"]
     assert tuned.embed_paths(paths[:3]).vectors.shape == (3, 1280)
+
+
+def test_multi_depth_vectors_are_fine_tuned_with_their_frozen_stages_kept(demo, tmp_path):
+    """pooling="multi": the fine-tuner trains the multi-depth vector; the parts pooled from frozen blocks stay the
+    original network's, the trained ones change, and the checkpoint + head reproduce what was trained."""
+    from visual.multi_depth import PARTS
+    rows = np.arange(3, 1000, 10)
+    paths = [demo.catalog.images_root / p for p in demo.catalog.df["image"].to_numpy()[rows]]
+    labels = list(demo.catalog.df["category"].to_numpy()[rows])
+    multi = ImageEmbedder(pooling="multi", progress=False, device="cpu")
+    # Lite0's pooled stages end at blocks 10, 14 and 15: with 3 blocks trained, the first stays frozen
+    ft = BackboneFineTuner(unfreeze=3, epochs=2, batch_size=50, lr=1e-3, progress=False, device="cpu")
+    ft.fit(multi, paths, labels=labels)
+    assert ft.kept_ == "activations" and ft.dim_ == multi.dim == 3808
+    bb, head = ft.save(tmp_path / "bb.safetensors", tmp_path / "head.safetensors", multi)
+    tuned = ImageEmbedder(weights=bb, pooling="multi", progress=False, device="cpu")
+    before, after = multi.embed_paths(paths[:20]).vectors, tuned.embed_paths(paths[:20]).vectors
+    ends = np.cumsum([0] + [1280, 1280, 320, 320, 192, 192, 112, 112])
+    part = {k: slice(ends[i], ends[i + 1]) for i, k in enumerate(PARTS)}
+
+    def unit(v, k):
+        return v[:, part[k]] / np.linalg.norm(v[:, part[k]], axis=1, keepdims=True)
+    for k in ("stage-3_avg", "stage-3_max"):  # block 10: frozen
+        np.testing.assert_allclose(unit(after, k), unit(before, k), atol=1e-5)
+    for k in ("stage-2_avg", "stage-1_avg", "head_avg", "head_gem"):  # blocks 14, 15 and the head: trained
+        assert np.abs(unit(after, k) - unit(before, k)).max() > 1e-3, k
+    # the fine-tuner's own forward pass (frozen parts kept from the front) gives the checkpoint's vectors
+    with torch.inference_mode():
+        pixels = torch.stack([torch.from_numpy(multi.decode(p)) for p in paths[:20]])
+        front = Front(ft.net_, ft.cut_, multi.net.mean, multi.net.std, "multi")
+        own = Tail(ft.net_, ft.cut_, "multi", front.frozen_parts)(*front(pixels)).numpy()
+    assert [n for n, _ in front.frozen_parts] == ["stage-3_avg", "stage-3_max"]
+    assert (own * after).sum(1).min() > 0.9999
+    adapter = VisualAdapter.load(head)
+    assert adapter.input_signature_["pooling"] == "multi"
+    with pytest.raises(ValueError, match="pooling 'multi' \\(head\\) vs 'avg'"):  # standard vectors: refused
+        adapter.transform(ItemFeatures(np.zeros((2, 3808), np.float32), np.ones(2, bool),
+                                       signature=dict(tuned.signature(), pooling="avg")))
+    got = adapter.transform(ItemFeatures(after, np.ones(20, bool), signature=tuned.signature())).vectors
+    with torch.inference_mode():
+        want = ft.head_(torch.from_numpy(own)).numpy()
+    assert (got * want).sum(1).min() > 0.999

@@ -65,12 +65,6 @@ def test_bad_settings_are_refused_with_the_reason():
         build_backbone("resnet18", pooling="multi")
 
 
-def test_fine_tuning_refuses_multi_depth_vectors(multi, photos):
-    from features.finetune import BackboneFineTuner
-    with pytest.raises(ValueError, match="pooling='avg'"):
-        BackboneFineTuner(unfreeze=1, epochs=1).fit(multi, [str(p) for p in photos], groups=["a", "a", "b", "b"])
-
-
 def test_the_command_line_keeps_multi_depth_vectors_in_their_own_store(tmp_path):
     from argparse import Namespace
 

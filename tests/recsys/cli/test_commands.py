@@ -101,7 +101,7 @@ def test_help_lists_every_model_and_unknown_models_are_refused(tmp_path, demo):
 
 def test_demo_end_to_end(tmp_path, demo):
     out = tmp_path / "demo-out"
-    run = visrec("demo", "--out", out, "--cache", demo.cache)
+    run = visrec("demo", "--out", out, "--cache", demo.cache, process=True)  # the main job as a real process
     seen, catalog = histories(demo), catalog_ids(demo)
     cat = demo_table(demo, "catalog.csv")
     new = set(cat.loc[cat["new_arrival"].astype(int) == 1, "item_id"])
