@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--label-probs", type=float, default=0.5,
                     help="also the head with a product-type classifier's probabilities at this weight (0: skip); "
                          "the fine-tuned rows carry them too")
+    ap.add_argument("--tuned-only", action="store_true",
+                    help="skip the raw and frozen-head rows (measured by an earlier run of the same split)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from machine import cpu_name
@@ -118,7 +120,7 @@ def main():
                 break
             train |= train_pool & (codes == p)
         rows = {}
-        for prefix, feats in spaces.items():
+        for prefix, feats in ({} if a.tuned_only else spaces).items():
             rows.update(head_rows(feats, prefix, train, dev, a.label_probs, types, codes, name))
         idx = np.flatnonzero(train)
         dev_idx = np.flatnonzero(dev & raw.present)
