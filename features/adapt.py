@@ -172,7 +172,8 @@ class VisualAdapter:
         """Adapted, L2-normalised vectors (items without a vector stay without)."""
         if not hasattr(self, "head_"):
             raise RuntimeError("VisualAdapter is not fitted: call fit(...) or VisualAdapter.load(path)")
-        diff = space_mismatch(getattr(self, "input_signature_", {}), features.signature)
+        mine = getattr(self, "input_signature_", {})
+        diff = space_mismatch(mine, features.signature) if mine and features.signature else {}
         if diff:
             raise ValueError("the adapter head was trained on other vectors: " + ", ".join(
                 f"{k} {want!r} (head) vs {got!r} (these vectors)" for k, (want, got) in diff.items())
@@ -263,8 +264,7 @@ def load_default_head(signature: dict) -> "VisualAdapter":
                          f"preprocess={signature.get('preprocess')}, input_size={signature.get('input_size')}; "
                          "train one with `visrec adapt` and pass --head")
     ad = VisualAdapter.load(p)
-    want = {k: ad.input_signature_.get(k) for k in ("backbone", "weights_id", "preprocess", "input_size", "dim")}
-    got = {k: signature.get(k) for k in want}
-    if want != got:
-        raise ValueError(f"the shipped head {p.name} expects vectors made with {want}, got {got}")
+    diff = space_mismatch(ad.input_signature_, signature)
+    if diff:
+        raise ValueError(f"the shipped head {p.name} expects vectors made with other settings (head vs given: {diff})")
     return ad

@@ -116,7 +116,7 @@ class BackboneFineTuner:
         self.base_weights_id_ = embedder.net.weights_id
         self.cut_ = len(net._blocks) - self.unfreeze
         self.kept_ = "pixels" if self.augment or self.cut_ == 0 else "activations"
-        pooling = getattr(embedder.net, "pooling", "avg")
+        pooling = embedder.net.pooling
         front = Front(net, self.cut_, embedder.net.mean, embedder.net.std, pooling).to(dev)
         t = time.perf_counter()
         acts, ok = self._kept_inputs(embedder, front, paths, dev)

@@ -10,10 +10,7 @@ import numpy as np
 
 from recsys.data import IdMap
 from recsys.index import VectorIndex
-from visual.signatures import SPACE_KEYS
-
-#: signature keys that must match between the catalog vectors and the query's (embedder or text aligner)
-COMPATIBLE = SPACE_KEYS
+from visual.signatures import space_mismatch
 
 
 def catalog_space(model, item_ids=None):
@@ -72,7 +69,7 @@ class PhotoSearch:
                                      pooling=sig.get("pooling", "avg"), progress=False)
         if sig:
             mine = embedder.signature()
-            diff = {k: (sig.get(k), mine.get(k)) for k in COMPATIBLE if sig.get(k) != mine.get(k)}
+            diff = space_mismatch(sig, mine)
             if diff:
                 raise ValueError(f"the query embedder differs from the one that embedded the catalog "
                                  f"(catalog vs query: {diff})")

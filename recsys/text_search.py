@@ -15,7 +15,9 @@ import numpy as np
 from features.adapt import HEADS_DIR
 from features.align import MINILM, TextAligner
 from recsys.index import VectorIndex
-from recsys.search import COMPATIBLE, catalog_space, shipped_adapter
+from recsys.search import catalog_space, shipped_adapter
+from visual.signatures import space_mismatch
+
 
 def default_text_head_path(signature: dict) -> Path | None:
     """The shipped text aligner for image vectors made with ``signature``, if any."""
@@ -58,7 +60,7 @@ class TextSearch:
         if not isinstance(aligner, TextAligner):
             aligner = TextAligner.load(aligner)
         target = aligner.image_signature_
-        diff = {k: (sig.get(k), target.get(k)) for k in COMPATIBLE if sig.get(k) != target.get(k)}
+        diff = space_mismatch(sig, target)
         if diff:
             raise ValueError(f"the text aligner maps into vectors made with other settings than the catalog's "
                              f"(catalog vs aligner: {diff})")

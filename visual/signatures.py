@@ -9,17 +9,13 @@ SPACE_KEYS = ("backbone", "weights_id", "preprocess", "input_size", "dim", "pool
 
 
 def space_mismatch(a: dict, b: dict) -> dict:
-    """``{key: (a's, b's)}`` for the :data:`SPACE_KEYS` on which two vector signatures disagree; a key either
-    lacks is not compared, except ``pooling`` (absent means the standard ``"avg"``)."""
-    if not a or not b:
-        return {}
+    """``{key: (a's, b's)}`` for the :data:`SPACE_KEYS` on which two vector signatures disagree (a missing key
+    reads as None; a missing ``pooling`` as the standard ``"avg"``)."""
     out = {}
     for k in SPACE_KEYS:
         va, vb = a.get(k), b.get(k)
         if k == "pooling":
             va, vb = va or "avg", vb or "avg"
-        elif va is None or vb is None:
-            continue
         if va != vb:
             out[k] = (va, vb)
     return out
