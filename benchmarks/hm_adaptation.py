@@ -77,12 +77,10 @@ def main():
         print(f"{name:<10} adapted {new}   (head trained in {secs:.1f}s)")
     if a.out_head:
         ad, _ = train(~dev)
-        ad.input_signature_ = feats.signature
         ad.save(a.out_head)
         print(f"saved head trained on train+validation products -> {a.out_head}")
     if a.ship:
         ad, _ = train(np.ones(len(codes), bool))
-        ad.input_signature_ = feats.signature
         ad.save(a.ship, half=True)
         print(f"saved head trained on all {len(codes)} products -> {a.ship}")
 

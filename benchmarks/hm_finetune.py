@@ -43,14 +43,15 @@ def scores(v, present, types, codes, mask) -> dict:
             "variant_recall@10": round(float(group_recall_at_k(v[mask], codes[mask], 10, present[mask]).mean()), 4)}
 
 
-def head_rows(feats, prefix, train, dev, label_probs, types, codes, split) -> dict:
+def head_rows(feats, prefix, train, dev, label_probs, label_l2, types, codes, split) -> dict:
     """Raw, head and head + type probabilities rows of one vector space."""
     from features.adapt import VisualAdapter
     rows = {prefix + "raw": scores(feats.vectors, feats.present, types, codes, dev)}
     print(split, f"train {train.sum()} photos, dev {dev.sum()}", prefix + "raw", rows[prefix + "raw"], flush=True)
     settings = [("head only", {})]
     if label_probs:
-        settings.append((f"head + type probabilities ({label_probs:g})", {"label_probs_weight": label_probs}))
+        settings.append((f"head + type probabilities ({label_probs:g})",
+                         {"label_probs_weight": label_probs, **label_l2}))
     for key, extra in settings:
         t = time.perf_counter()
         ad = VisualAdapter(**HEAD, **extra, progress=False).fit(feats, groups=np.where(train, codes, None),
@@ -79,6 +80,8 @@ def main():
     ap.add_argument("--label-probs", type=float, default=0.5,
                     help="also the head with a product-type classifier's probabilities at this weight (0: skip); "
                          "the fine-tuned rows carry them too")
+    ap.add_argument("--label-l2", type=float, default=None,
+                    help="the type classifier's L2 penalty (default: features.label_probs.LABEL_PROBS_L2)")
     ap.add_argument("--tuned-only", action="store_true",
                     help="skip the raw and frozen-head rows (measured by an earlier run of the same split)")
     ap.add_argument("--out", default=None)
@@ -89,6 +92,7 @@ def main():
     from features import ItemFeatures, embed_catalog
     from features.adapt import VisualAdapter
     from features.finetune import BackboneFineTuner
+    from features.label_probs import LABEL_PROBS_L2
     from recsys.data import load_hm
     from visual import ImageEmbedder
     catalog, _ = load_hm(a.data_dir)
@@ -107,8 +111,9 @@ def main():
     if a.pooling == "multi":  # the standard vectors are the multi-depth vector's first part (same run, no re-embedding)
         from visual.multi_depth import standard_part
         spaces = {"avg part: ": ItemFeatures(standard_part(raw.vectors), raw.present), "": raw}
-    result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "backbone": tag,
-              "max_train": a.max_train, "splits": {}}
+    l2 = {} if a.label_l2 is None else {"label_probs_l2": a.label_l2}
+    result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "backbone": tag, "max_train": a.max_train,
+              "label_l2": a.label_l2 if l2 else LABEL_PROBS_L2, "splits": {}}
     for name in a.splits.split(","):
         dev = splits[name]
         train_pool = ~dev & raw.present
@@ -121,12 +126,12 @@ def main():
             train |= train_pool & (codes == p)
         rows = {}
         for prefix, feats in ({} if a.tuned_only else spaces).items():
-            rows.update(head_rows(feats, prefix, train, dev, a.label_probs, types, codes, name))
+            rows.update(head_rows(feats, prefix, train, dev, a.label_probs, l2, types, codes, name))
         idx = np.flatnonzero(train)
         dev_idx = np.flatnonzero(dev & raw.present)
         for n in [int(x) for x in a.unfreeze.split(",") if x]:
             ft = BackboneFineTuner(unfreeze=n, epochs=a.epochs, label_probs_weight=a.label_probs, augment=a.augment,
-                                   progress=False, **HEAD)
+                                   progress=False, **HEAD, **l2)
             ft.fit(emb, [paths[i] for i in idx], groups=codes[idx], labels=types[idx])
             with tempfile.TemporaryDirectory() as tmp:
                 bb, head = ft.save(Path(tmp) / "bb.safetensors", Path(tmp) / "head.safetensors", emb)

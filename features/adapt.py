@@ -25,7 +25,7 @@ from visual.signatures import space_mismatch
 
 from .contrastive import BatchPlan, code_names, codes, multi_positive_loss, partners
 from .item_features import ItemFeatures
-from .label_probs import append_label_features, fit_label_classifier, label_features, spread_labels
+from .label_probs import LABEL_PROBS_L2, append_label_features, fit_label_classifier, label_features, spread_labels
 
 
 class ProjectionHead(nn.Module):
@@ -40,7 +40,7 @@ class ProjectionHead(nn.Module):
 
 #: constructor arguments saved with a head (``device`` and ``progress`` are not)
 _PARAM_NAMES = ("out_dim", "hidden", "group_weight", "label_weight", "pair_weight", "temperature", "epochs",
-                "batch_size", "lr", "weight_decay", "dropout", "random_state", "label_probs_weight")
+                "batch_size", "lr", "weight_decay", "dropout", "random_state", "label_probs_weight", "label_probs_l2")
 #: safetensors key prefix of the optional label classifier (the head's own keys have none)
 _CLASSIFIER = "label_classifier."
 #: keys of saved heads' params renamed since (old -> new), still accepted when loading
@@ -64,6 +64,10 @@ class VisualAdapter:
         With ``labels``: weight ``c`` of a category classifier's probabilities in the output
         (:mod:`features.label_probs`): ``[(1 - c) * head(x), c * sqrt(p(label | x))]``, renormalised.
         0 (the default): the head's vectors alone.
+    label_probs_l2 : float > 0
+        L2 penalty of that classifier (scikit-learn's ``C = 1 / label_probs_l2``); lower gives sharper
+        probabilities (type precision up, variant recall down). The default was chosen on validation
+        products of the H&M sample (``benchmarks/RESULTS.md``).
     device : str
     progress : bool
 
@@ -74,7 +78,7 @@ class VisualAdapter:
                  label_weight: float = 0.5, pair_weight: float = 0.0, temperature: float = 0.05,
                  epochs: int = 30, batch_size: int = 512, lr: float = 1e-3, weight_decay: float = 1e-4,
                  dropout: float = 0.2, random_state: int = 0, label_probs_weight: float = 0.0,
-                 device: str = "auto", progress: bool = True):
+                 label_probs_l2: float = LABEL_PROBS_L2, device: str = "auto", progress: bool = True):
         self.out_dim = out_dim
         self.hidden = hidden
         self.group_weight = group_weight
@@ -88,6 +92,7 @@ class VisualAdapter:
         self.dropout = dropout
         self.random_state = random_state
         self.label_probs_weight = label_probs_weight
+        self.label_probs_l2 = label_probs_l2
         self.device = device
         self.progress = progress
 
@@ -109,6 +114,8 @@ class VisualAdapter:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 <= self.label_probs_weight < 1:
             raise ValueError(f"label_probs_weight must be in [0, 1), got {self.label_probs_weight}")
+        if not self.label_probs_l2 > 0:
+            raise ValueError(f"label_probs_l2 must be > 0, got {self.label_probs_l2}")
 
     def fit(self, features: ItemFeatures, groups=None, labels=None, pairs=None) -> "VisualAdapter":
         """Train on the items that have a vector.
@@ -161,10 +168,13 @@ class VisualAdapter:
         head.eval()
         self.head_ = head.cpu()
         self.in_dim_ = features.dim
+        # the vectors' space (network, weights, pooling...): transform refuses vectors from another one
+        self.input_signature_ = dict(features.signature or {})
         self.classifier_, self.label_classes_ = None, []
         if self.label_probs_weight:
             y = spread_labels(np.where(keep, lab, -1), g)
-            self.classifier_ = fit_label_classifier(features.vectors, np.where(keep, y, -1), device=dev)
+            self.classifier_ = fit_label_classifier(features.vectors, np.where(keep, y, -1), l2=self.label_probs_l2,
+                                                    device=dev)
             self.label_classes_ = code_names(labels)
         return self
 

@@ -32,7 +32,7 @@ from visual.devices import resolve_device
 
 from .adapt import ProjectionHead, VisualAdapter
 from .contrastive import BatchPlan, code_names, codes, multi_positive_loss
-from .label_probs import fit_label_classifier, spread_labels
+from .label_probs import LABEL_PROBS_L2, fit_label_classifier, spread_labels
 from .lite_parts import Front, Tail, retrieval_score, split_groups
 
 
@@ -58,6 +58,8 @@ class BackboneFineTuner:
         When > 0, a category classifier is also fitted on the tuned network's vectors and saved with the
         head, whose vectors then carry its class probabilities at this weight (as
         :class:`features.adapt.VisualAdapter`'s ``label_probs_weight``). Needs ``labels``.
+    label_probs_l2 : float > 0
+        That classifier's L2 penalty (as :class:`features.adapt.VisualAdapter`'s).
     augment : bool
         Random horizontal flips of the training photos. The photos are then kept as pixels and the frozen
         blocks run again at every step (cheap on a GPU, slower on a CPU). With every block unfrozen the
@@ -74,13 +76,14 @@ class BackboneFineTuner:
                  head_lr: float = 1e-3, weight_decay: float = 1e-4, patience: int = 2,
                  validation_fraction: float = 0.15, out_dim: int = 256, hidden: int = 256, dropout: float = 0.4,
                  temperature: float = 0.1, group_weight: float = 1.0, label_weight: float = 0.5,
-                 label_probs_weight: float = 0.0, augment: bool = False, max_memory: int | None = None,
+                 label_probs_weight: float = 0.0, label_probs_l2: float = LABEL_PROBS_L2, augment: bool = False,
+                 max_memory: int | None = None,
                  random_state: int = 0, device: str = "auto", progress: bool = True):
         self.unfreeze, self.epochs, self.batch_size, self.lr, self.head_lr = unfreeze, epochs, batch_size, lr, head_lr
         self.weight_decay, self.patience, self.validation_fraction = weight_decay, patience, validation_fraction
         self.out_dim, self.hidden, self.dropout, self.temperature = out_dim, hidden, dropout, temperature
         self.group_weight, self.label_weight, self.label_probs_weight = group_weight, label_weight, label_probs_weight
-        self.augment, self.max_memory = augment, max_memory
+        self.label_probs_l2, self.augment, self.max_memory = label_probs_l2, augment, max_memory
         self.random_state, self.device, self.progress = random_state, device, progress
 
     def _check(self, embedder):
@@ -95,6 +98,8 @@ class BackboneFineTuner:
             raise ValueError("epochs must be >= 1, batch_size >= 2 and validation_fraction in (0, 1)")
         if not 0 <= self.label_probs_weight < 1:
             raise ValueError(f"label_probs_weight must be in [0, 1), got {self.label_probs_weight}")
+        if not self.label_probs_l2 > 0:
+            raise ValueError(f"label_probs_l2 must be > 0, got {self.label_probs_l2}")
 
     def fit(self, embedder, paths, groups=None, labels=None) -> "BackboneFineTuner":
         """Fine-tune on the photos ``paths`` (unreadable ones skipped, listed in ``errors_``) with their
@@ -175,7 +180,8 @@ class BackboneFineTuner:
             rows = np.flatnonzero(ok)
             vecs = np.zeros((n, self.dim_), np.float32)
             vecs[rows] = self._vectors(front, tail, None, acts, rows, dev)
-            self.classifier_ = fit_label_classifier(vecs, spread_labels(np.where(ok, lab, -1), g), device=dev)
+            self.classifier_ = fit_label_classifier(vecs, spread_labels(np.where(ok, lab, -1), g),
+                                                    l2=self.label_probs_l2, device=dev)
             self.label_classes_ = code_names(labels)
         self.net_, self.head_ = net.cpu().eval(), head.cpu().eval()
         self.validation_score_, self.validation_rows_ = best, int(val.sum())
@@ -269,7 +275,7 @@ class BackboneFineTuner:
         ad = VisualAdapter(out_dim=self.out_dim, hidden=self.hidden, dropout=self.dropout,
                            temperature=self.temperature, group_weight=self.group_weight,
                            label_weight=self.label_weight, label_probs_weight=self.label_probs_weight,
-                           progress=False)
+                           label_probs_l2=self.label_probs_l2, progress=False)
         ad.head_, ad.in_dim_, ad.input_signature_ = self.head_, self.dim_, signature
         ad.classifier_, ad.label_classes_ = self.classifier_, self.label_classes_
         ad.save(head_path)

@@ -64,7 +64,6 @@ def run(args):
         params.setdefault("pair_weight", 0.3)
     ad = VisualAdapter(**params)
     ad.fit(feats, groups=groups, labels=labels, pairs=pairs)
-    ad.input_signature_ = feats.signature
     ad.save(args.out)
     print(f"adapter head trained on {int(feats.present.sum())} images -> {args.out}")
 

@@ -65,6 +65,7 @@ def test_the_category_probabilities_are_learned_on_the_tuned_vectors(tuned):
     ft, _, paths, bb, head, labels = tuned
     adapter = VisualAdapter.load(head)
     assert adapter.label_probs_weight == 0.5 and adapter.classifier_ is not None
+    assert adapter.label_probs_l2 == ft.label_probs_l2  # the classifier's penalty is saved with the head
     assert sorted(adapter.label_classes_) == sorted(set(labels))
     tuned_emb = ImageEmbedder(weights=bb, progress=False, device="cpu")
     raw = tuned_emb.embed_paths(paths[:-1])
@@ -91,6 +92,8 @@ def test_only_the_unfrozen_blocks_changed_and_stores_refuse_to_mix(tuned, tmp_pa
 def test_other_backbones_and_bad_settings_are_refused():
     with pytest.raises(ValueError, match="unfreeze must be 1..16 .efficientnet_lite0 has 16 blocks"):
         BackboneFineTuner(unfreeze=17)._check(ImageEmbedder(progress=False, device="cpu"))
+    with pytest.raises(ValueError, match="label_probs_l2 must be > 0"):
+        BackboneFineTuner(label_probs_weight=0.5, label_probs_l2=-1)._check(ImageEmbedder(progress=False, device="cpu"))
 
 
 def test_activations_that_would_not_fit_in_memory_are_refused_before_training(demo):

@@ -66,6 +66,33 @@ def test_label_probabilities_bring_unseen_products_of_a_kind_together(tmp_path):
     np.testing.assert_allclose(back.transform(f).vectors, new.vectors, atol=1e-6)
 
 
+def test_the_classifiers_penalty_is_a_saved_setting(tmp_path):
+    """``label_probs_l2`` reaches the classifier (a weaker penalty: larger weights, sharper probabilities), is
+    saved with the head, is checked, and a head saved before the setting existed loads with the default."""
+    import json
+
+    from features.label_probs import LABEL_PROBS_L2
+    f, g, lab = _kinds(n_groups=30)
+    params = dict(out_dim=8, hidden=16, epochs=1, batch_size=32, label_probs_weight=0.5, progress=False)
+    strong = VisualAdapter(**params, label_probs_l2=10.0).fit(f, groups=g, labels=lab)
+    weak = VisualAdapter(**params, label_probs_l2=0.01).fit(f, groups=g, labels=lab)
+    assert weak.classifier_.weight.norm() > 3 * strong.classifier_.weight.norm()
+    sharp = (label_features(weak.classifier_, f.vectors) ** 2).max(1).mean()
+    flat = (label_features(strong.classifier_, f.vectors) ** 2).max(1).mean()
+    assert sharp > flat + 0.1, (flat, sharp)
+    path = weak.save(tmp_path / "head.safetensors")
+    assert VisualAdapter.load(path).label_probs_l2 == 0.01
+    meta_file = tmp_path / "head.safetensors.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["params"]["label_probs_l2"]
+    meta_file.write_text(json.dumps(meta))
+    old = VisualAdapter.load(path)
+    assert old.label_probs_l2 == LABEL_PROBS_L2
+    np.testing.assert_allclose(old.transform(f).vectors, weak.transform(f).vectors, atol=1e-6)
+    with pytest.raises(ValueError, match="label_probs_l2 must be > 0"):
+        VisualAdapter(**params, label_probs_l2=0).fit(f, groups=g, labels=lab)
+
+
 def test_label_probabilities_need_labels_and_a_saved_classifier(tmp_path):
     import json
     f, g, lab = _kinds(n_groups=12)

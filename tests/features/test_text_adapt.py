@@ -127,6 +127,23 @@ def test_adapter_json_with_the_old_seed_key_loads(tmp_path):
     np.testing.assert_array_equal(back.transform(f).vectors, ad.transform(f).vectors)
 
 
+def test_a_head_fitted_in_python_refuses_vectors_of_another_network(tmp_path):
+    """``fit`` records the vectors' signature itself, so a head trained in Python (not only through
+    ``visrec adapt``) refuses vectors from other weights, also after save/load."""
+    f, g, _ = _toy(n_groups=20)
+    sig = {"backbone": "efficientnet_lite0", "weights_id": "imagenet", "preprocess": "pad", "input_size": 224,
+           "dim": f.dim, "pooling": "avg"}
+    mine = ItemFeatures(f.vectors, f.present, "toy", signature=sig)
+    ad = VisualAdapter(out_dim=8, hidden=16, epochs=1, batch_size=32, progress=False).fit(mine, groups=g)
+    assert ad.input_signature_ == sig
+    other = ItemFeatures(f.vectors, f.present, "toy", signature=dict(sig, weights_id="sha256:tuned"))
+    back = VisualAdapter.load(ad.save(tmp_path / "head.safetensors"))
+    for head in (ad, back):
+        assert head.transform(mine).vectors.shape == (f.n_items, 8)
+        with pytest.raises(ValueError, match=r"weights_id 'imagenet' \(head\) vs 'sha256:tuned'"):
+            head.transform(other)
+
+
 def test_settings_are_checked_when_fitting():
     f, g, _ = _toy(n_groups=4)
     ad = VisualAdapter(temperature=0, progress=False)  # stored as given, like scikit-learn
