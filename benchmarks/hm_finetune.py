@@ -51,7 +51,7 @@ def head_rows(feats, prefix, train, dev, label_probs, label_l2, types, codes, sp
     settings = [("head only", {})]
     if label_probs:
         settings.append((f"head + type probabilities ({label_probs:g})",
-                         {"label_probs_weight": label_probs, **label_l2}))
+                         {"label_probs_weight": label_probs, "label_probs_l2": label_l2}))
     for key, extra in settings:
         t = time.perf_counter()
         ad = VisualAdapter(**HEAD, **extra, progress=False).fit(feats, groups=np.where(train, codes, None),
@@ -111,9 +111,9 @@ def main():
     if a.pooling == "multi":  # the standard vectors are the multi-depth vector's first part (same run, no re-embedding)
         from visual.multi_depth import standard_part
         spaces = {"avg part: ": ItemFeatures(standard_part(raw.vectors), raw.present), "": raw}
-    l2 = {} if a.label_l2 is None else {"label_probs_l2": a.label_l2}
+    l2 = LABEL_PROBS_L2 if a.label_l2 is None else a.label_l2
     result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "backbone": tag, "max_train": a.max_train,
-              "label_l2": a.label_l2 if l2 else LABEL_PROBS_L2, "splits": {}}
+              "label_l2": l2, "splits": {}}
     for name in a.splits.split(","):
         dev = splits[name]
         train_pool = ~dev & raw.present
@@ -131,7 +131,7 @@ def main():
         dev_idx = np.flatnonzero(dev & raw.present)
         for n in [int(x) for x in a.unfreeze.split(",") if x]:
             ft = BackboneFineTuner(unfreeze=n, epochs=a.epochs, label_probs_weight=a.label_probs, augment=a.augment,
-                                   progress=False, **HEAD, **l2)
+                                   label_probs_l2=l2, progress=False, **HEAD)
             ft.fit(emb, [paths[i] for i in idx], groups=codes[idx], labels=types[idx])
             with tempfile.TemporaryDirectory() as tmp:
                 bb, head = ft.save(Path(tmp) / "bb.safetensors", Path(tmp) / "head.safetensors", emb)

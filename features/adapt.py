@@ -25,7 +25,8 @@ from visual.signatures import space_mismatch
 
 from .contrastive import BatchPlan, code_names, codes, multi_positive_loss, partners
 from .item_features import ItemFeatures
-from .label_probs import LABEL_PROBS_L2, append_label_features, fit_label_classifier, label_features, spread_labels
+from .label_probs import (LABEL_PROBS_L2, append_label_features, check_label_probs_settings, fit_label_classifier,
+                          label_features, spread_labels)
 
 
 class ProjectionHead(nn.Module):
@@ -112,10 +113,7 @@ class VisualAdapter:
             raise ValueError(f"temperature and lr must be > 0, got {self.temperature} and {self.lr}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not 0 <= self.label_probs_weight < 1:
-            raise ValueError(f"label_probs_weight must be in [0, 1), got {self.label_probs_weight}")
-        if not self.label_probs_l2 > 0:
-            raise ValueError(f"label_probs_l2 must be > 0, got {self.label_probs_l2}")
+        check_label_probs_settings(self.label_probs_weight, self.label_probs_l2)
 
     def fit(self, features: ItemFeatures, groups=None, labels=None, pairs=None) -> "VisualAdapter":
         """Train on the items that have a vector.

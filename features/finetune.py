@@ -32,7 +32,7 @@ from visual.devices import resolve_device
 
 from .adapt import ProjectionHead, VisualAdapter
 from .contrastive import BatchPlan, code_names, codes, multi_positive_loss
-from .label_probs import LABEL_PROBS_L2, fit_label_classifier, spread_labels
+from .label_probs import LABEL_PROBS_L2, check_label_probs_settings, fit_label_classifier, spread_labels
 from .lite_parts import Front, Tail, retrieval_score, split_groups
 
 
@@ -96,10 +96,7 @@ class BackboneFineTuner:
                              f"got {self.unfreeze}")
         if self.epochs < 1 or self.batch_size < 2 or not 0 < self.validation_fraction < 1:
             raise ValueError("epochs must be >= 1, batch_size >= 2 and validation_fraction in (0, 1)")
-        if not 0 <= self.label_probs_weight < 1:
-            raise ValueError(f"label_probs_weight must be in [0, 1), got {self.label_probs_weight}")
-        if not self.label_probs_l2 > 0:
-            raise ValueError(f"label_probs_l2 must be > 0, got {self.label_probs_l2}")
+        check_label_probs_settings(self.label_probs_weight, self.label_probs_l2)
 
     def fit(self, embedder, paths, groups=None, labels=None) -> "BackboneFineTuner":
         """Fine-tune on the photos ``paths`` (unreadable ones skipped, listed in ``errors_``) with their

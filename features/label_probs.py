@@ -45,6 +45,14 @@ def spread_labels(labels: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
 LABEL_PROBS_L2 = 0.1
 
 
+def check_label_probs_settings(weight: float, l2: float) -> None:
+    """The checks shared by every estimator that appends class probabilities (``label_probs_weight``/``_l2``)."""
+    if not 0 <= weight < 1:
+        raise ValueError(f"label_probs_weight must be in [0, 1), got {weight}")
+    if not l2 > 0:
+        raise ValueError(f"label_probs_l2 must be > 0, got {l2}")
+
+
 def fit_label_classifier(vectors: np.ndarray, labels: np.ndarray, *, l2: float = LABEL_PROBS_L2, max_iter: int = 300,
                          device: str | torch.device = "cpu") -> nn.Linear:
     """Multinomial logistic regression of ``labels`` (codes, -1 = unlabelled) on ``vectors``.
