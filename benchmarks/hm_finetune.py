@@ -4,6 +4,8 @@ products never seen in training -- split by product, and by product type.
     python benchmarks/hm_finetune.py [--data-dir ../shared/datasets/hm-sample] [--max-train 4000]
         [--unfreeze 1,2] [--epochs 8] [--label-probs 0.5] [--out result.json]
 
+``--tta flip`` embeds every photo with its mirror image (twice the network time; its own cache folder).
+
 ``--pooling multi`` scores multi-depth vectors (``visual.multi_depth``; the fine-tuner then trains them too) and,
 in the same run, the standard vectors they start with (raw and head rows prefixed "avg part:").
 
@@ -43,8 +45,19 @@ def scores(v, present, types, codes, mask) -> dict:
             "variant_recall@10": round(float(group_recall_at_k(v[mask], codes[mask], 10, present[mask]).mean()), 4)}
 
 
-def head_rows(feats, prefix, train, dev, label_probs, label_l2, types, codes, split) -> dict:
-    """Raw, head and head + type probabilities rows of one vector space."""
+def augmented_row(v, present, dev, k, types, codes) -> dict:
+    """Scores after gallery augmentation (``recsys.index.augment_gallery``) among the dev photos: the feed's
+    catalog is the dev photos, so their vectors are augmented with each other only."""
+    from recsys.index import augment_gallery
+    t = time.perf_counter()
+    aug = v.copy()
+    rows = np.flatnonzero(dev & present)
+    aug[rows] = augment_gallery(v[rows], k=k)
+    return {**scores(aug, present, types, codes, dev), "augment_seconds": round(time.perf_counter() - t, 1)}
+
+
+def head_rows(feats, prefix, train, dev, label_probs, label_l2, types, codes, split, augment=1) -> dict:
+    """Raw, head and head + type probabilities rows of one vector space (each also augmented with ``augment``)."""
     from features.adapt import VisualAdapter
     rows = {prefix + "raw": scores(feats.vectors, feats.present, types, codes, dev)}
     print(split, f"train {train.sum()} photos, dev {dev.sum()}", prefix + "raw", rows[prefix + "raw"], flush=True)
@@ -56,9 +69,14 @@ def head_rows(feats, prefix, train, dev, label_probs, label_l2, types, codes, sp
         t = time.perf_counter()
         ad = VisualAdapter(**HEAD, **extra, progress=False).fit(feats, groups=np.where(train, codes, None),
                                                                labels=np.where(train, types, None))
-        rows[prefix + key] = {**scores(ad.transform(feats).vectors, feats.present, types, codes, dev),
+        v = ad.transform(feats).vectors
+        rows[prefix + key] = {**scores(v, feats.present, types, codes, dev),
                               "train_seconds": round(time.perf_counter() - t, 1)}
         print(split, prefix + key, rows[prefix + key], flush=True)
+        if augment > 1:
+            key += f" + gallery augmentation ({augment})"
+            rows[prefix + key] = augmented_row(v, feats.present, dev, augment, types, codes)
+            print(split, prefix + key, rows[prefix + key], flush=True)
     return rows
 
 
@@ -70,6 +88,8 @@ def main():
     ap.add_argument("--input-size", type=int, default=None, help="default: the backbone's own (224/240/260)")
     ap.add_argument("--pooling", default="avg", choices=["avg", "multi"],
                     help="multi: multi-depth vectors (visual.multi_depth), also the ones fine-tuned")
+    ap.add_argument("--tta", default="none", choices=["none", "flip"],
+                    help="flip: every photo embedded with its mirror image (ImageEmbedder(tta='flip'))")
     ap.add_argument("--cache", default=None,
                     help="embedding store (default ~/.cache/visrec/embeddings/<backbone>-pad-<size>)")
     ap.add_argument("--max-train", type=int, default=4000)
@@ -82,6 +102,9 @@ def main():
                          "the fine-tuned rows carry them too")
     ap.add_argument("--label-l2", type=float, default=None,
                     help="the type classifier's L2 penalty (default: features.label_probs.LABEL_PROBS_L2)")
+    ap.add_argument("--gallery-augment", type=int, default=1, metavar="K",
+                    help="also each head row after gallery augmentation over the dev photos with K "
+                         "(recsys.index.augment_gallery, as visrec similar --gallery-augment K); 1: off")
     ap.add_argument("--tuned-only", action="store_true",
                     help="skip the raw and frozen-head rows (measured by an earlier run of the same split)")
     ap.add_argument("--out", default=None)
@@ -96,9 +119,11 @@ def main():
     from recsys.data import load_hm
     from visual import ImageEmbedder
     catalog, _ = load_hm(a.data_dir)
-    emb = ImageEmbedder(a.backbone, preprocess="pad", input_size=a.input_size, pooling=a.pooling, progress=False)
+    emb = ImageEmbedder(a.backbone, preprocess="pad", input_size=a.input_size, pooling=a.pooling, tta=a.tta,
+                        progress=False)
     size = emb.input_size  # the backbone's own unless given
-    tag = f"{a.backbone}-pad-{size}" + ("" if a.pooling == "avg" else f"-{a.pooling}")
+    tag = (f"{a.backbone}-pad-{size}" + ("" if a.pooling == "avg" else f"-{a.pooling}")
+           + ("" if a.tta == "none" else f"-{a.tta}"))
     cache = a.cache or str(Path.home() / f".cache/visrec/embeddings/{tag}")
     raw = embed_catalog(catalog, emb, cache_dir=cache)
     df = catalog.df
@@ -126,7 +151,7 @@ def main():
             train |= train_pool & (codes == p)
         rows = {}
         for prefix, feats in ({} if a.tuned_only else spaces).items():
-            rows.update(head_rows(feats, prefix, train, dev, a.label_probs, l2, types, codes, name))
+            rows.update(head_rows(feats, prefix, train, dev, a.label_probs, l2, types, codes, name, a.gallery_augment))
         idx = np.flatnonzero(train)
         dev_idx = np.flatnonzero(dev & raw.present)
         for n in [int(x) for x in a.unfreeze.split(",") if x]:
@@ -136,7 +161,7 @@ def main():
             with tempfile.TemporaryDirectory() as tmp:
                 bb, head = ft.save(Path(tmp) / "bb.safetensors", Path(tmp) / "head.safetensors", emb)
                 tuned = ImageEmbedder(a.backbone, weights=bb, preprocess="pad", input_size=size, pooling=a.pooling,
-                                      progress=False)
+                                      tta=a.tta, progress=False)
                 got = tuned.embed_paths([paths[i] for i in dev_idx])
                 adv = VisualAdapter.load(head).transform(ItemFeatures(got.vectors, got.present,
                                                                       signature=tuned.signature())).vectors
@@ -150,6 +175,9 @@ def main():
                                      "frozen_pass_seconds": round(ft.frozen_seconds_, 1),
                                      "train_seconds": round(ft.train_seconds_, 1), "history": ft.history_}
             print(name, key, {k: v for k, v in rows[key].items() if k != "history"}, flush=True)
+            if a.gallery_augment > 1:
+                k = a.gallery_augment
+                rows[key + f" + gallery augmentation ({k})"] = augmented_row(v, pres, dev, k, types, codes)
         result["splits"][name] = {"train_photos": int(train.sum()), "dev_photos": int(dev.sum()), "rows": rows}
         if a.out:
             Path(a.out).write_text(json.dumps(result, indent=1))

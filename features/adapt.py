@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from recsys.io.atomic import atomic_write_text, default_mode
 from visual.devices import resolve_device
-from visual.signatures import space_mismatch
+from visual.signatures import space_mismatch, standard_vectors
 
 from .contrastive import BatchPlan, code_names, codes, multi_positive_loss, partners
 from .item_features import ItemFeatures
@@ -258,7 +258,7 @@ HEADS_DIR = Path(__file__).resolve().parent / "heads"  # package data of ``featu
 
 def default_head_path(signature: dict) -> Path | None:
     """The shipped head for vectors made with ``signature`` (backbone, preprocessing, size), if any."""
-    if not signature or signature.get("pooling", "avg") != "avg":  # heads ship for the standard vectors
+    if not signature or not standard_vectors(signature):  # heads ship for the standard vectors
         return None
     name = f"hm-{signature.get('backbone')}-{signature.get('preprocess')}-{signature.get('input_size')}.safetensors"
     p = HEADS_DIR / name

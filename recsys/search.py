@@ -66,7 +66,8 @@ class PhotoSearch:
                                  "pass embedder=ImageEmbedder(...) with the same settings")
             embedder = ImageEmbedder(sig["backbone"], weights, preprocess=sig["preprocess"],
                                      input_size=sig["input_size"], device=device, decoder="pil",
-                                     pooling=sig.get("pooling", "avg"), progress=False)
+                                     pooling=sig.get("pooling", "avg"), tta=sig.get("tta", "none"),
+                                     progress=False)
         if sig:
             mine = embedder.signature()
             diff = space_mismatch(sig, mine)

@@ -16,12 +16,12 @@ from features.adapt import HEADS_DIR
 from features.align import MINILM, TextAligner
 from recsys.index import VectorIndex
 from recsys.search import catalog_space, shipped_adapter
-from visual.signatures import space_mismatch
+from visual.signatures import space_mismatch, standard_vectors
 
 
 def default_text_head_path(signature: dict) -> Path | None:
     """The shipped text aligner for image vectors made with ``signature``, if any."""
-    if not signature or signature.get("pooling", "avg") != "avg":  # heads ship for the standard vectors
+    if not signature or not standard_vectors(signature):  # heads ship for the standard vectors
         return None
     p = HEADS_DIR / (f"text-hm-{signature.get('backbone')}-{signature.get('preprocess')}-"
                           f"{signature.get('input_size')}.safetensors")

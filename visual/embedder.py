@@ -29,6 +29,9 @@ from .records import DecodeJob, Failed, PixelBatch
 from .results import EmbeddingResult, ResultCollector
 from .store import EmbeddingStore
 
+#: test-time augmentations of :class:`ImageEmbedder` (``tta``)
+TTA = ("none", "flip")
+
 
 class ImageEmbedder:
     """Turn product images into L2-normalised float32 vectors with a pretrained CNN.
@@ -65,6 +68,10 @@ class ImageEmbedder:
         ``"avg"``: the average-pooled last features (1280-d). ``"multi"`` (EfficientNet-Lite): those joined
         by features of the last three stages (:mod:`visual.multi_depth`, 3808-d); it is recorded in the
         signature, so stores, heads and searches never mix the two. A ready ``Backbone`` brings its own.
+    tta : {"none", "flip"}
+        Test-time augmentation. ``"flip"``: each image's vector is the normalised sum of the vectors of the image
+        and of its mirror image (left-right), so a product and its mirror embed alike; twice the network time.
+        Recorded in the signature (caches, heads and searches keep the two apart).
     progress : bool
         Show a progress bar.
     """
@@ -72,13 +79,16 @@ class ImageEmbedder:
     def __init__(self, backbone="efficientnet_lite0", weights=None, *, device: str = "auto",
                  batch_size: int = 32, preprocess: str = "pad", input_size: int | None = None,
                  decoder: str = "auto", compile: bool = False, n_jobs: int | None = None,
-                 processes: int | None = None, pooling: str = "avg", progress: bool = True):
+                 processes: int | None = None, pooling: str = "avg", tta: str = "none",
+                 progress: bool = True):
         if preprocess not in ("pad", "center_crop"):
             raise ValueError(f"preprocess must be 'pad' or 'center_crop', got {preprocess!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if decoder not in ("auto", "pil", "torchvision"):
             raise ValueError(f"decoder must be 'auto', 'pil' or 'torchvision', got {decoder!r}")
+        if tta not in TTA:
+            raise ValueError(f"tta must be one of {', '.join(map(repr, TTA))}, got {tta!r}")
         self.backbone = backbone
         self.weights = weights
         self.device = device
@@ -92,6 +102,7 @@ class ImageEmbedder:
         self.n_jobs = n_jobs
         self.processes = processes
         self.pooling = pooling
+        self.tta = tta
         self.progress = progress
         self._net: Backbone | None = None
         self._proc_pool = None
@@ -166,6 +177,8 @@ class ImageEmbedder:
             sig["decoder"] = self.decoder_
         if net.pooling != "avg":  # absent for the standard vectors: stores made before the option stay valid
             sig["pooling"] = net.pooling
+        if self.tta != "none":  # likewise absent without augmentation
+            sig["tta"] = self.tta
         return sig
 
     # -- pixels -> vectors ---------------------------------------------------------------------
@@ -180,13 +193,20 @@ class ImageEmbedder:
             x = torch.cat([x, x[-1:].expand(self.batch_size - n, -1, -1, -1)])
         x = ((x.float() - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            if self._dev.type == "cuda":
-                with torch.autocast("cuda", dtype=torch.bfloat16):
-                    y = self._model(x)
-            else:
-                y = self._model(x)
-            y = torch.nn.functional.normalize(y[:n].float(), dim=1)
+            y = self._run(x)[:n]
+            if self.tta == "flip":  # the mirror images (width is the last axis), then the sum of both unit vectors
+                y = y + self._run(x.flip(3))[:n]
+            y = torch.nn.functional.normalize(y, dim=1)
         return y.cpu().numpy()
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's L2-normalised float32 outputs of a normalised batch (bfloat16 autocast on CUDA)."""
+        if self._dev.type == "cuda":
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                y = self._model(x)
+        else:
+            y = self._model(x)
+        return torch.nn.functional.normalize(y.float(), dim=1)
 
     def decode(self, data) -> np.ndarray:
         """One image (PIL image, bytes or path) as the ``3 x S x S`` uint8 pixels the network is fed

@@ -96,5 +96,6 @@ def fine_tune(args, catalog):
     print(f"fine-tuned the last {args.unfreeze} block(s) on {len(keep) - len(errors)} photos in "
           f"{ft.frozen_seconds_ + ft.train_seconds_:.0f}s ({len(ft.history_)} epochs, validation score "
           f"{ft.validation_score_:.4f}, last {last['validation']:.4f}) -> {bb} and head {head}\n"
-          f"use: --weights {bb}{' --pooling ' + emb.pooling if emb.pooling != 'avg' else ''} --embedder adapted "
+          f"use: --weights {bb}{' --pooling ' + emb.pooling if emb.pooling != 'avg' else ''}"
+          f"{' --tta ' + emb.tta if emb.tta != 'none' else ''} --embedder adapted "
           f"--head {head}")

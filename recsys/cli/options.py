@@ -19,10 +19,11 @@ def cache_dir(arg) -> Path:
 
 
 def store_dir(cache: Path, embedder) -> Path:
-    """The embedding store of one backbone, preprocessing, input size and pooling inside a cache folder."""
-    pooling = getattr(embedder, "pooling", "avg")
+    """The embedding store of one backbone, preprocessing, input size, pooling and augmentation inside a cache
+    folder."""
+    pooling, tta = getattr(embedder, "pooling", "avg"), getattr(embedder, "tta", "none")
     return cache / (f"{embedder.backbone}-{embedder.preprocess}-{embedder.input_size}"
-                    + ("" if pooling == "avg" else f"-{pooling}"))
+                    + ("" if pooling == "avg" else f"-{pooling}") + ("" if tta == "none" else f"-{tta}"))
 
 
 def make_embedder(args):
@@ -30,7 +31,7 @@ def make_embedder(args):
     from visual import ImageEmbedder
     return ImageEmbedder(args.backbone, args.weights, device=args.device, batch_size=args.batch_size,
                          preprocess=args.preprocess, input_size=getattr(args, "input_size", None),
-                         pooling=getattr(args, "pooling", "avg"))
+                         pooling=getattr(args, "pooling", "avg"), tta=getattr(args, "tta", "none"))
 
 
 def add_embed_args(p):
@@ -45,6 +46,9 @@ def add_embed_args(p):
     g.add_argument("--pooling", default="avg", choices=["avg", "multi"],
                    help="avg: the last features, average-pooled; multi (EfficientNet-Lite): joined by pooled "
                         "features of the last three stages (3808-d; better heads on unseen products, see README)")
+    g.add_argument("--tta", default="none", choices=["none", "flip"],
+                   help="test-time augmentation: flip embeds each photo and its mirror image and sums the two "
+                        "(twice the network time; a product and its mirror image embed alike)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda")
     g.add_argument("--batch-size", type=positive_int, default=32)
     g.add_argument("--preprocess", default="pad", choices=["pad", "center_crop"])

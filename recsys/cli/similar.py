@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arg_types import positive_int
 from .data_source import add_item_source_args, check_item_source, load_catalog_data
 from .options import embed, report_index
 
@@ -12,7 +13,22 @@ def add_parser(sub):
     s = sub.add_parser("similar", help="similar items for every item (pure visual with --catalog/--images-root)")
     add_item_source_args(s, "use a trained model's item vectors instead of images")
     s.add_argument("--out", required=True, help=".jsonl, .csv or .parquet")
+    s.add_argument("--gallery-augment", type=positive_int, default=1, metavar="K",
+                   help="gallery augmentation: each item's vector summed with its K-1 nearest (weights cos^3) "
+                        "before the search, for feeds of the same kind of product (default 1: off; 5 measured "
+                        "on H&M, see README)")
     s.set_defaults(func=run)
+
+
+def augmented(args, vectors, present, index):
+    """``(vectors, index)`` after ``--gallery-augment`` (unchanged when it is 1)."""
+    if args.gallery_augment == 1:
+        return vectors, index
+    from recsys.index import VectorIndex, augment_gallery
+    vectors = augment_gallery(vectors, present, k=args.gallery_augment, index=index)
+    index = VectorIndex(vectors, present, kind=args.index)
+    report_index(index)
+    return vectors, index
 
 
 def run(args):
@@ -24,7 +40,12 @@ def run(args):
         items = model.items_.ids
         index = model.similar_index() if args.index == "auto" else model.build_index(args.index)
         report_index(index)
-        ids, scores = model.similar_items(items, k=args.k)
+        if args.gallery_augment == 1:
+            ids, scores = model.similar_items(items, k=args.k)
+        else:
+            _, index = augmented(args, index.vectors, index.present, index)
+            idx, scores = index.search_items(np.arange(len(items)), args.k)
+            ids = model.items_.to_ids(idx)
         write_similar(args.out, items, ids, scores)
         print(f"{len(items)} items -> {args.out}")
         return
@@ -34,6 +55,7 @@ def run(args):
     feats = embed(args, catalog)
     index = VectorIndex(feats.vectors, feats.present, kind=args.index)
     report_index(index)
+    _, index = augmented(args, feats.vectors, feats.present, index)
     ok = np.flatnonzero(feats.present)
     idx, scores = index.search_items(ok, args.k)
     items = IdMap(catalog.item_ids, kind="item")

@@ -30,7 +30,7 @@ from .parts import PartsFolder, write_part
 #: images per shard (one Parquet part, one actor call)
 SHARD_ROWS = 1024
 #: :class:`visual.ImageEmbedder` arguments the actors take from ``embedder_settings``
-SETTINGS = ("backbone", "weights", "batch_size", "preprocess", "input_size", "decoder", "pooling")
+SETTINGS = ("backbone", "weights", "batch_size", "preprocess", "input_size", "decoder", "pooling", "tta")
 
 
 def embedder_settings(embedder) -> dict:

@@ -191,6 +191,10 @@ def test_similar_on_folder_without_interactions(tmp_path):
     assert {s["item_id"] for s in skipped} == {"broken", "empty"}
 
 
+def kind_of(cat, item_id):
+    return cat.loc[cat["item_id"] == item_id, "category"].iloc[0]
+
+
 def test_similar_on_catalog_ranks_the_duplicate_photo_first(tmp_path, demo, demo_cli_cache):
     cat = demo_table(demo, "catalog.csv")
     twin = cat[cat["item_id"] == "fm0042"].assign(item_id="twin0042")
@@ -202,6 +206,16 @@ def test_similar_on_catalog_ranks_the_duplicate_photo_first(tmp_path, demo, demo
     by = similar_by_item(read_jsonl(out), 5, set(cat["item_id"]) | {"twin0042"})
     assert len(by) == 1001
     assert by["fm0042"][0] == "twin0042" and by["twin0042"][0] == "fm0042"
+    # gallery augmentation: the feeds hold more items of the item's own category, the twin still first
+    visrec("similar", "--catalog", catalog, "--images-root", demo.dir, "--k", 5, "--cache", demo_cli_cache,
+           "--gallery-augment", 5, "--out", tmp_path / "aug.jsonl")
+    aug = similar_by_item(read_jsonl(tmp_path / "aug.jsonl"), 5, set(cat["item_id"]) | {"twin0042"})
+    assert aug["fm0042"][0] == "twin0042" and aug != by
+    kind = dict(zip(cat["item_id"], cat["category"])) | {"twin0042": kind_of(cat, "fm0042")}
+
+    def same_kind(feed):
+        return np.mean([kind[j] == kind[i] for i, js in feed.items() for j in js])
+    assert same_kind(aug) > same_kind(by)
 
 
 # -- train, recommend, similar with a model -----------------------------------------------------------------------
@@ -248,6 +262,12 @@ def test_train_then_recommend_gives_valid_unseen_lists(tmp_path, demo):
     warm = set().union(*seen.values())
     assert all(r["similar"] == [] for r in rows if r["item_id"] not in warm)
     assert set(similar_by_item([r for r in rows if r["item_id"] in warm], 4, catalog)) == warm
+    # with gallery augmentation too (the model's own vectors, summed with their nearest)
+    visrec("similar", "--model", model, "--k", 4, "--gallery-augment", 3, "--out", tmp_path / "a.jsonl")
+    aug = read_jsonl(tmp_path / "a.jsonl")
+    assert [r["item_id"] for r in aug] == [r["item_id"] for r in rows]
+    assert all(r["similar"] == [] for r in aug if r["item_id"] not in warm)
+    assert set(similar_by_item([r for r in aug if r["item_id"] in warm], 4, catalog)) == warm
 
 
 def test_recommend_never_shows_excluded_pairs(tmp_path, demo):
