@@ -116,15 +116,15 @@ def main():
     from features.adapt import VisualAdapter
     from features.finetune import BackboneFineTuner
     from features.label_probs import LABEL_PROBS_L2
+    from recsys.cli.options import store_dir
     from recsys.data import load_hm
     from visual import ImageEmbedder
     catalog, _ = load_hm(a.data_dir)
     emb = ImageEmbedder(a.backbone, preprocess="pad", input_size=a.input_size, pooling=a.pooling, tta=a.tta,
                         progress=False)
     size = emb.input_size  # the backbone's own unless given
-    tag = (f"{a.backbone}-pad-{size}" + ("" if a.pooling == "avg" else f"-{a.pooling}")
-           + ("" if a.tta == "none" else f"-{a.tta}"))
-    cache = a.cache or str(Path.home() / f".cache/visrec/embeddings/{tag}")
+    tag = store_dir(Path(), emb).name  # <backbone>-pad-<size>[-multi][-flip], as the command line's stores
+    cache = a.cache or str(Path.home() / ".cache/visrec/embeddings" / tag)
     raw = embed_catalog(catalog, emb, cache_dir=cache)
     df = catalog.df
     codes = df["product_code"].to_numpy(dtype=object)

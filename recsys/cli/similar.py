@@ -20,15 +20,15 @@ def add_parser(sub):
     s.set_defaults(func=run)
 
 
-def augmented(args, vectors, present, index):
-    """``(vectors, index)`` after ``--gallery-augment`` (unchanged when it is 1)."""
+def augmented(args, index):
+    """The index to search after ``--gallery-augment`` (``index`` itself when it is 1)."""
     if args.gallery_augment == 1:
-        return vectors, index
+        return index
     from recsys.index import VectorIndex, augment_gallery
-    vectors = augment_gallery(vectors, present, k=args.gallery_augment, index=index)
-    index = VectorIndex(vectors, present, kind=args.index)
+    vectors = augment_gallery(index.vectors, index.present, k=args.gallery_augment, index=index)
+    index = VectorIndex(vectors, index.present, kind=args.index)
     report_index(index)
-    return vectors, index
+    return index
 
 
 def run(args):
@@ -40,13 +40,8 @@ def run(args):
         items = model.items_.ids
         index = model.similar_index() if args.index == "auto" else model.build_index(args.index)
         report_index(index)
-        if args.gallery_augment == 1:
-            ids, scores = model.similar_items(items, k=args.k)
-        else:
-            _, index = augmented(args, index.vectors, index.present, index)
-            idx, scores = index.search_items(np.arange(len(items)), args.k)
-            ids = model.items_.to_ids(idx)
-        write_similar(args.out, items, ids, scores)
+        idx, scores = augmented(args, index).search_items(np.arange(len(items)), args.k)
+        write_similar(args.out, items, model.items_.to_ids(idx), scores)
         print(f"{len(items)} items -> {args.out}")
         return
     from recsys.data import IdMap
@@ -55,9 +50,8 @@ def run(args):
     feats = embed(args, catalog)
     index = VectorIndex(feats.vectors, feats.present, kind=args.index)
     report_index(index)
-    _, index = augmented(args, feats.vectors, feats.present, index)
     ok = np.flatnonzero(feats.present)
-    idx, scores = index.search_items(ok, args.k)
+    idx, scores = augmented(args, index).search_items(ok, args.k)
     items = IdMap(catalog.item_ids, kind="item")
     write_similar(args.out, items.ids[ok], items.to_ids(idx), scores)
     print(f"neighbours for {len(ok)}/{len(catalog)} items (the rest have no readable image) -> {args.out}")
